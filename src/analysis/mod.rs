@@ -1,0 +1,5 @@
+//! Analyses over decoded profiles: site aggregation, and growth between and
+//! across snapshots.
+
+pub mod sites;
+pub mod top;

@@ -1,0 +1,180 @@
+//! Aggregation of samples into sites: functions, or functions and lines, with
+//! flat and cumulative values the way `go tool pprof -top` computes them.
+//!
+//! Flat values go to the leaf frame of each sample (the innermost inlined
+//! callee). Cumulative values go once to every distinct site on the stack, so
+//! recursion is not counted twice.
+
+use std::collections::HashMap;
+
+use crate::model::{LocId, Profile};
+
+/// How samples are grouped, as `go tool pprof -functions` and `-lines` do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Granularity {
+    #[default]
+    Functions,
+    Lines,
+}
+
+/// One site: a function, or a line in a function.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteKey {
+    pub function: String,
+    /// Source file and line; set only at line granularity.
+    pub file: Option<String>,
+    pub line: Option<i64>,
+}
+
+impl SiteKey {
+    pub fn display(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => format!("{} {file}:{line}", self.function),
+            _ => self.function.clone(),
+        }
+    }
+}
+
+/// Flat and cumulative values of every site for every sample type.
+#[derive(Clone, Debug)]
+pub struct SiteTable {
+    pub keys: Vec<SiteKey>,
+    /// `flat[site * width + sample_type]`.
+    pub flat: Vec<i64>,
+    pub cum: Vec<i64>,
+    pub totals: Vec<i64>,
+    pub width: usize,
+    index: HashMap<SiteKey, usize>,
+}
+
+impl SiteTable {
+    pub fn flat(&self, site: usize, sample_type: usize) -> i64 {
+        self.flat[site * self.width + sample_type]
+    }
+
+    pub fn cum(&self, site: usize, sample_type: usize) -> i64 {
+        self.cum[site * self.width + sample_type]
+    }
+
+    pub fn find(&self, key: &SiteKey) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// The site of every frame of every location, computed once per profile.
+pub struct LocationSites {
+    starts: Vec<u32>,
+    sites: Vec<u32>,
+    pub keys: Vec<SiteKey>,
+    index: HashMap<SiteKey, usize>,
+}
+
+impl LocationSites {
+    pub fn new(profile: &Profile, granularity: Granularity) -> Self {
+        let mut this = LocationSites {
+            starts: vec![0],
+            sites: Vec::new(),
+            keys: Vec::new(),
+            index: HashMap::new(),
+        };
+        for (i, location) in profile.locations.iter().enumerate() {
+            let lines = profile.location_lines(LocId(i as u32));
+            if lines.is_empty() {
+                let key = SiteKey {
+                    function: format!("{:#x}", location.address),
+                    file: None,
+                    line: None,
+                };
+                let site = this.intern(key);
+                this.sites.push(site);
+            }
+            for line in lines {
+                let function = profile.function(line.function);
+                let key = match granularity {
+                    Granularity::Functions => SiteKey {
+                        function: profile.str(function.name).to_string(),
+                        file: None,
+                        line: None,
+                    },
+                    Granularity::Lines => SiteKey {
+                        function: profile.str(function.name).to_string(),
+                        file: Some(profile.str(function.filename).to_string()),
+                        line: Some(line.line),
+                    },
+                };
+                let site = this.intern(key);
+                this.sites.push(site);
+            }
+            this.starts.push(this.sites.len() as u32);
+        }
+        this
+    }
+
+    fn intern(&mut self, key: SiteKey) -> u32 {
+        if let Some(&site) = self.index.get(&key) {
+            return site as u32;
+        }
+        let site = self.keys.len();
+        self.index.insert(key.clone(), site);
+        self.keys.push(key);
+        site as u32
+    }
+
+    /// Sites of a location's frames, innermost first.
+    pub fn of(&self, location: LocId) -> &[u32] {
+        let i = location.index();
+        &self.sites[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    /// Sites of a whole stack, leaf first.
+    pub fn stack<'a>(&'a self, stack: &'a [LocId]) -> impl Iterator<Item = u32> + 'a {
+        stack.iter().flat_map(move |&loc| self.of(loc).iter().copied())
+    }
+}
+
+/// Aggregates every sample of `profile` into sites.
+pub fn aggregate(profile: &Profile, granularity: Granularity) -> SiteTable {
+    let sites = LocationSites::new(profile, granularity);
+    let width = profile.sample_types.len();
+    let count = sites.keys.len();
+    let mut flat = vec![0i64; count * width];
+    let mut cum = vec![0i64; count * width];
+    let mut seen = vec![usize::MAX; count];
+    for (index, sample) in profile.samples().enumerate() {
+        let mut frames = sites.stack(sample.stack);
+        let Some(leaf) = frames.next() else { continue };
+        add(&mut flat, leaf as usize, width, sample.values);
+        add(&mut cum, leaf as usize, width, sample.values);
+        seen[leaf as usize] = index;
+        for site in frames {
+            let site = site as usize;
+            if seen[site] != index {
+                seen[site] = index;
+                add(&mut cum, site, width, sample.values);
+            }
+        }
+    }
+    SiteTable {
+        keys: sites.keys,
+        flat,
+        cum,
+        totals: profile.totals(),
+        width,
+        index: sites.index,
+    }
+}
+
+fn add(table: &mut [i64], site: usize, width: usize, values: &[i64]) {
+    let row = &mut table[site * width..(site + 1) * width];
+    for (cell, value) in row.iter_mut().zip(values) {
+        *cell = cell.wrapping_add(*value);
+    }
+}

@@ -1,0 +1,248 @@
+//! A streaming reader of top-level protobuf fields. It never holds more than
+//! one field's payload, counts every byte against the size limit, and turns
+//! truncation and corrupt gzip into errors that say where they happened.
+
+use std::io::{BufRead, ErrorKind, Read};
+
+use crate::error::ProfileError;
+
+/// Protobuf wire types.
+pub(crate) const VARINT: u8 = 0;
+pub(crate) const FIXED64: u8 = 1;
+pub(crate) const LEN: u8 = 2;
+pub(crate) const FIXED32: u8 = 5;
+
+pub(crate) struct FieldReader<R> {
+    input: R,
+    offset: u64,
+    limit: u64,
+    gzipped: bool,
+}
+
+impl<R: BufRead> FieldReader<R> {
+    pub(crate) fn new(input: R, limit: u64, gzipped: bool) -> Self {
+        FieldReader {
+            input,
+            offset: 0,
+            limit,
+            gzipped,
+        }
+    }
+
+    /// Byte offset in the decompressed stream.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub(crate) fn at_end(&mut self) -> Result<bool, ProfileError> {
+        Ok(self.peek()?.is_empty())
+    }
+
+    pub(crate) fn peek(&mut self) -> Result<&[u8], ProfileError> {
+        let gzipped = self.gzipped;
+        self.input.fill_buf().map_err(|e| io_error(e, gzipped))
+    }
+
+    /// Reads the next field key, or `None` at a clean end of input.
+    pub(crate) fn next_key(&mut self) -> Result<Option<(u32, u8)>, ProfileError> {
+        if self.at_end()? {
+            return Ok(None);
+        }
+        let start = self.offset;
+        let key = self.read_varint()?;
+        let field = key >> 3;
+        if field == 0 || field > u64::from(u32::MAX >> 3) {
+            return Err(wire(start, format!("invalid field number {field}")));
+        }
+        Ok(Some((field as u32, (key & 7) as u8)))
+    }
+
+    pub(crate) fn read_varint(&mut self) -> Result<u64, ProfileError> {
+        let start = self.offset;
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let byte = self.read_byte(start)?;
+            if shift == 63 && byte > 1 {
+                return Err(wire(start, "varint overflows 64 bits".into()));
+            }
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(wire(start, "varint is longer than 10 bytes".into()))
+    }
+
+    fn read_byte(&mut self, field_start: u64) -> Result<u8, ProfileError> {
+        let byte = match self.peek()?.first() {
+            Some(&byte) => byte,
+            None => return Err(truncated(field_start, self.gzipped)),
+        };
+        self.input.consume(1);
+        self.advance(1)?;
+        Ok(byte)
+    }
+
+    fn advance(&mut self, count: u64) -> Result<(), ProfileError> {
+        self.offset += count;
+        if self.offset > self.limit {
+            return Err(ProfileError::TooLarge { limit: self.limit });
+        }
+        Ok(())
+    }
+
+    /// Reads a length-delimited payload into `buf`, replacing its contents.
+    pub(crate) fn read_payload(&mut self, buf: &mut Vec<u8>) -> Result<(), ProfileError> {
+        let start = self.offset;
+        let len = self.read_varint()?;
+        if self.offset.saturating_add(len) > self.limit {
+            return Err(self.length_error(start, len));
+        }
+        buf.clear();
+        let gzipped = self.gzipped;
+        let read = (&mut self.input)
+            .take(len)
+            .read_to_end(buf)
+            .map_err(|e| io_error(e, gzipped))?;
+        self.advance(read as u64)?;
+        if (read as u64) < len {
+            return Err(if gzipped {
+                ProfileError::Gzip(format!(
+                    "stream ends inside a field at byte {start} that declares {len} bytes"
+                ))
+            } else {
+                wire(
+                    start,
+                    format!("length {len} points past the end of the file ({read} bytes remain)"),
+                )
+            });
+        }
+        Ok(())
+    }
+
+    fn length_error(&self, start: u64, len: u64) -> ProfileError {
+        if len > self.limit {
+            wire(
+                start,
+                format!(
+                    "length {len} is larger than the limit of {} bytes (truncated or corrupt file?)",
+                    self.limit
+                ),
+            )
+        } else {
+            ProfileError::TooLarge { limit: self.limit }
+        }
+    }
+
+    /// Skips a field of an unknown number.
+    pub(crate) fn skip(&mut self, wire_type: u8, buf: &mut Vec<u8>) -> Result<(), ProfileError> {
+        let start = self.offset;
+        match wire_type {
+            VARINT => self.read_varint().map(drop),
+            FIXED64 => self.skip_bytes(8, start),
+            LEN => self.read_payload(buf),
+            FIXED32 => self.skip_bytes(4, start),
+            other => Err(wire(start, format!("unsupported wire type {other}"))),
+        }
+    }
+
+    fn skip_bytes(&mut self, count: u64, start: u64) -> Result<(), ProfileError> {
+        for _ in 0..count {
+            self.read_byte(start)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn wire(offset: u64, message: String) -> ProfileError {
+    ProfileError::Wire { offset, message }
+}
+
+fn truncated(offset: u64, gzipped: bool) -> ProfileError {
+    if gzipped {
+        ProfileError::Gzip(format!("stream ends inside a field at byte {offset}"))
+    } else {
+        wire(offset, "file ends inside a field (truncated?)".into())
+    }
+}
+
+fn io_error(e: std::io::Error, gzipped: bool) -> ProfileError {
+    if !gzipped {
+        return ProfileError::Io(e);
+    }
+    match e.kind() {
+        ErrorKind::UnexpectedEof => ProfileError::Gzip("unexpected end of gzip stream".into()),
+        _ => ProfileError::Gzip(e.to_string()),
+    }
+}
+
+/// A cursor over one field's payload.
+pub(crate) struct Slice<'a> {
+    pub(crate) data: &'a [u8],
+    pub(crate) pos: usize,
+}
+
+impl<'a> Slice<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Slice { data, pos: 0 }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
+    pub(crate) fn varint(&mut self) -> Result<u64, String> {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let Some(&byte) = self.data.get(self.pos) else {
+                return Err("varint runs past the end of its message".into());
+            };
+            self.pos += 1;
+            if shift == 63 && byte > 1 {
+                return Err("varint overflows 64 bits".into());
+            }
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err("varint is longer than 10 bytes".into())
+    }
+
+    pub(crate) fn key(&mut self) -> Result<(u32, u8), String> {
+        let key = self.varint()?;
+        let field = key >> 3;
+        if field == 0 || field > u64::from(u32::MAX >> 3) {
+            return Err(format!("invalid field number {field}"));
+        }
+        Ok((field as u32, (key & 7) as u8))
+    }
+
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let len = self.varint()?;
+        let remaining = (self.data.len() - self.pos) as u64;
+        if len > remaining {
+            return Err(format!(
+                "length {len} points past the end of its message ({remaining} bytes remain)"
+            ));
+        }
+        let start = self.pos;
+        self.pos += len as usize;
+        Ok(&self.data[start..self.pos])
+    }
+
+    pub(crate) fn skip(&mut self, wire_type: u8) -> Result<(), String> {
+        let width = match wire_type {
+            VARINT => return self.varint().map(drop),
+            LEN => return self.bytes().map(drop),
+            FIXED64 => 8,
+            FIXED32 => 4,
+            other => return Err(format!("unsupported wire type {other}")),
+        };
+        if self.pos + width > self.data.len() {
+            return Err("fixed-width field runs past the end of its message".into());
+        }
+        self.pos += width;
+        Ok(())
+    }
+}
