@@ -27,6 +27,8 @@ pub enum Command {
     Top(TopArgs),
     /// Compare two heap snapshots and name what grows per task
     Diff(DiffArgs),
+    /// Write a flamegraph (SVG) or collapsed stacks of a profile or a diff
+    Flamegraph(super::flamegraph::FlamegraphArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod diff;
+pub mod flamegraph;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Top(args) => run_top(args),
         Command::Diff(args) => diff::run(args),
+        Command::Flamegraph(args) => flamegraph::run(args),
     }
 }
 
