@@ -5,7 +5,9 @@
 pub mod analysis;
 pub mod cli;
 pub mod decode;
+pub mod diagnosis;
 pub mod error;
+pub mod flame;
 pub mod model;
 pub mod render;
 

@@ -3,3 +3,6 @@
 
 pub mod sites;
 pub mod top;
+pub mod paths;
+pub mod fit;
+pub mod growth;

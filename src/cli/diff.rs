@@ -1,7 +1,47 @@
-use anyhow::Result;
+//! `pprof-chain diff BEFORE AFTER`.
 
-use super::args::DiffArgs;
+use anyhow::{bail, Result};
 
-pub(super) fn run(_args: DiffArgs) -> Result<()> {
-    anyhow::bail!("diff is not built yet")
+use super::args::{DiffArgs, Format};
+use super::snapshots::{axis_from_names, axis_from_option, read_reduced};
+use super::{granularity, read_options, write_stdout};
+use crate::analysis::growth::{analyze, Axis, AxisSource};
+use crate::diagnosis::{diagnose, Options};
+use crate::model::ProfileKind;
+use crate::render::report::{self, ReportOptions};
+
+pub(super) fn run(args: DiffArgs) -> Result<()> {
+    let paths = vec![args.before.clone(), args.after.clone()];
+    if args.before == args.after {
+        bail!(
+            "{}: BEFORE and AFTER are the same file; give two snapshots",
+            args.before.display()
+        );
+    }
+    let axis = match (&args.tasks, args.tasks_from_names) {
+        (Some(values), _) => axis_from_option(values, 2)?,
+        (None, true) => axis_from_names(&paths)?,
+        (None, false) => Axis {
+            source: AxisSource::Order,
+            values: vec![0.0, 1.0],
+        },
+    };
+    let reduced = read_reduced(&paths, &read_options(&args.read), granularity(args.lines))?;
+    if reduced[0].kind != ProfileKind::Heap && reduced[0].kind == reduced[1].kind {
+        eprintln!(
+            "pprof-chain: note: {} is a {} profile; diff is made for heap profiles",
+            reduced[0].name, reduced[0].kind
+        );
+    }
+    let analysis = analyze(&reduced, axis)?;
+    let findings = diagnose(&analysis, &Options::default());
+    let options = ReportOptions {
+        command: "diff",
+        limit: args.limit,
+        projection_tasks: Options::default().projection_tasks,
+    };
+    write_stdout(|out| match args.format {
+        Format::Table => report::write_table(out, &analysis, &findings, &options),
+        Format::Json => report::write_json(out, &analysis, &findings, &options),
+    })
 }

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod diff;
+mod snapshots;
 pub mod flamegraph;
 
 use std::io::{self, Write};

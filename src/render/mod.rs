@@ -1,6 +1,8 @@
 //! Output: tables for people, JSON for programs. Renderers format results;
 //! they compute nothing.
 
+pub mod json;
 pub mod names;
+pub mod report;
 pub mod top;
 pub mod units;

@@ -70,7 +70,7 @@ pub fn write_table(out: &mut dyn Write, file: &str, report: &TopReport) -> io::R
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    writeln!(out, "{table}")
+    super::report::write_trimmed(out, &table)
 }
 
 #[derive(Serialize)]

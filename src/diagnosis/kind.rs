@@ -1,0 +1,141 @@
+//! The kind of a finding, decided from its numbers, and the fix hint.
+
+use serde::Serialize;
+
+use super::catalogue::{self, Family, Wrapper};
+use super::verdict::Verdict;
+use super::SiteFinding;
+use crate::analysis::growth::Analysis;
+use crate::model::ProfileKind;
+
+/// In-use objects per task below which a site counts as holding a fixed
+/// number of objects that grow in size.
+const FLAT_OBJECTS_PER_TASK: f64 = 0.05;
+/// Allocated bytes per retained byte above which a growing value is being
+/// copied on every change: each wrap copies the whole buffer.
+const COPYING_ALLOC_RATIO: f64 = 8.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A chain of wrappers: each task adds a link that points at the last.
+    Chain,
+    /// One value whose buffer grows with every task.
+    GrowingBuffer,
+    /// A slice or map that only grows.
+    UnboundedCollection,
+    LeakedGoroutines,
+    /// Retention per task that matches no known shape.
+    Growth,
+    /// Growth that levelled off, like a cache reaching its size.
+    Bounded,
+}
+
+impl Kind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Chain => "chain of wrappers",
+            Kind::GrowingBuffer => "growing buffer",
+            Kind::UnboundedCollection => "unbounded collection",
+            Kind::LeakedGoroutines => "leaked goroutines",
+            Kind::Growth => "growth",
+            Kind::Bounded => "bounded growth",
+        }
+    }
+}
+
+/// Index of the site that leads a finding: the largest-growing site on a
+/// known wrapper's path, else the largest-growing site.
+pub(super) fn leading_site(sites: &[SiteFinding]) -> usize {
+    sites
+        .iter()
+        .position(|site| catalogue::find(&site.call_path).is_some() && site.rates.primary > 0.0)
+        .unwrap_or(0)
+}
+
+pub(super) fn classify(
+    analysis: &Analysis,
+    leading: &SiteFinding,
+    wrapper: Option<&Wrapper>,
+    sites: &[SiteFinding],
+) -> Kind {
+    if sites.iter().all(|s| s.verdict == Verdict::LevellingOff) {
+        return Kind::Bounded;
+    }
+    if analysis.kind == ProfileKind::Goroutine || leading.site == "runtime.malg" {
+        return Kind::LeakedGoroutines;
+    }
+    let rates = leading.rates;
+    let objects_flat = rates.inuse_objects < FLAT_OBJECTS_PER_TASK * task_scale(analysis);
+    if objects_flat && rates.inuse_bytes > 0.0 {
+        let copying = leading.change.alloc_bytes > COPYING_ALLOC_RATIO * leading.change.inuse_bytes;
+        return if copying {
+            Kind::GrowingBuffer
+        } else {
+            Kind::UnboundedCollection
+        };
+    }
+    let kept = leading.retained_share.is_none_or(|share| share >= 0.5);
+    match wrapper {
+        Some(_) if kept => Kind::Chain,
+        _ => Kind::Growth,
+    }
+}
+
+/// Rates are per task on a task axis; per second they are compared against
+/// the same threshold scaled to the observed task-free span.
+fn task_scale(analysis: &Analysis) -> f64 {
+    if analysis.axis.per_task() {
+        1.0
+    } else {
+        // NOTE: without task counts, "flat" object counts are judged per
+        // second, where one task per second is assumed.
+        1.0
+    }
+}
+
+pub(super) fn fix_hint(
+    kind: Kind,
+    owner: &str,
+    leading: &SiteFinding,
+    wrapper: Option<&Wrapper>,
+) -> String {
+    let site = &leading.site;
+    match (kind, wrapper) {
+        (Kind::Chain, Some(wrapper)) => chain_hint(owner, wrapper),
+        (Kind::GrowingBuffer, Some(wrapper)) if wrapper.family == Family::Logger => format!(
+            "{owner} re-wraps a logger on every task and each {} copies all attributes so far; \
+             use a loop-local logger (taskLogger := logger.With(...))",
+            wrapper.function
+        ),
+        (Kind::GrowingBuffer, _) => format!(
+            "{owner} grows one value at {site} on every task and copies it each time; \
+             rebuild it per task or bound its size"
+        ),
+        (Kind::UnboundedCollection, _) => format!(
+            "{owner} adds to a slice or map at {site} that is never trimmed; \
+             bound it (evict, cap, or reset per batch)"
+        ),
+        (Kind::LeakedGoroutines, _) => format!(
+            "goroutines started by {owner} never exit; give each a way to finish \
+             (cancel a context, close a channel, or buffer the reply channel)"
+        ),
+        (Kind::Bounded, _) => format!(
+            "{owner} filled up to a bound and stopped growing at {site}; no leak, \
+             but check the bound fits the memory you have"
+        ),
+        _ => format!(
+            "memory allocated at {site} under {owner} is kept for every task; \
+             find what keeps it reachable (a variable reassigned in a loop, a map, a global)"
+        ),
+    }
+}
+
+fn chain_hint(owner: &str, wrapper: &Wrapper) -> String {
+    format!(
+        "in {owner}, `{}` reassigns the outer variable on every task; use a loop-local \
+         variable instead: `{}`",
+        wrapper.family.example(),
+        wrapper.family.fix()
+    )
+}

@@ -1,0 +1,276 @@
+//! Diagnosis: which retention paths leak, grouped by the function to fix,
+//! with the kind of leak, the figures per task and a fix hint.
+
+pub mod catalogue;
+mod kind;
+pub mod verdict;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::growth::{Analysis, PathGrowth};
+pub use kind::Kind;
+use verdict::{judge, Verdict};
+
+/// Share of the last snapshot's total that a path must add to lead a finding,
+/// unless it adds at least [`MATERIAL_BYTES`].
+pub const MATERIAL_SHARE: f64 = 0.005;
+/// Bytes of growth that always lead a finding.
+pub const MATERIAL_BYTES: f64 = 1024.0 * 1024.0;
+/// Smallest retained share for a path to count as a leak: below it, what grows
+/// is a small remainder of much churn.
+pub const MIN_RETAINED_SHARE: f64 = 0.05;
+
+/// Growth of the four heap measures, per task (or per second).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Rates {
+    pub inuse_bytes: f64,
+    pub inuse_objects: f64,
+    pub alloc_bytes: f64,
+    pub alloc_objects: f64,
+    /// The primary measure for profiles that are not heap profiles (the
+    /// goroutine count), else equal to inuse_bytes.
+    pub primary: f64,
+}
+
+/// One allocating function of a finding.
+#[derive(Clone, Debug, Serialize)]
+pub struct SiteFinding {
+    pub site: String,
+    /// Frames from the owner down to the allocating function.
+    pub call_path: Vec<String>,
+    pub rates: Rates,
+    /// Change of each measure between the first and last snapshot.
+    pub change: Rates,
+    pub retained_share: Option<f64>,
+    pub verdict: Verdict,
+    pub sampled_change: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// Memory retained under one owner that grows with tasks.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub kind: Kind,
+    /// The known wrapper that names the pattern, if one is on the path.
+    pub wrapper: Option<String>,
+    /// The allocating function of the leading site.
+    pub site: String,
+    /// The function to fix: the user frame whose loop keeps the memory.
+    pub owner: String,
+    pub verdict: Verdict,
+    pub confidence: Confidence,
+    /// Growth at the leading site.
+    pub rates: Rates,
+    /// Growth over all sites of the finding.
+    pub total_rates: Rates,
+    pub retained_share: Option<f64>,
+    /// Memory the owner's sites would hold at `projection_tasks` tasks.
+    pub projection_bytes: Option<f64>,
+    pub fix: String,
+    pub sites: Vec<SiteFinding>,
+}
+
+/// Options of [`diagnose`].
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Task count the projection is made for.
+    pub projection_tasks: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            projection_tasks: 1_000_000.0,
+        }
+    }
+}
+
+/// Findings of an analysis, most growth first. Paths that level off come
+/// after the leaks, with kind `bounded`.
+pub fn diagnose(analysis: &Analysis, options: &Options) -> Vec<Finding> {
+    let judged: Vec<(&PathGrowth, Verdict)> = analysis
+        .paths
+        .iter()
+        .map(|path| (path, judge(analysis, path)))
+        .collect();
+    let mut groups: BTreeMap<&str, Vec<(&PathGrowth, Verdict)>> = BTreeMap::new();
+    for &(path, verdict) in &judged {
+        let Some(owner) = path.key.owner.as_deref() else {
+            continue;
+        };
+        if retains(analysis, path, verdict) {
+            groups.entry(owner).or_default().push((path, verdict));
+        }
+    }
+    let mut findings: Vec<Finding> = groups
+        .into_iter()
+        .filter(|(_, members)| {
+            members
+                .iter()
+                .any(|(path, verdict)| is_material(analysis, path, *verdict))
+        })
+        .map(|(owner, members)| finding(analysis, owner, members, options))
+        .collect();
+    findings.sort_by(|a, b| {
+        (b.kind != Kind::Bounded)
+            .cmp(&(a.kind != Kind::Bounded))
+            .then(b.total_rates.primary.total_cmp(&a.total_rates.primary))
+    });
+    findings
+}
+
+/// True for a path that keeps a real share of what it allocates and grows
+/// (or grew, for bounded growth) beyond noise.
+fn retains(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
+    if !(verdict.is_leak() || verdict == Verdict::LevellingOff) {
+        return false;
+    }
+    analysis
+        .retained_share(&path.series)
+        .is_none_or(|share| share >= MIN_RETAINED_SHARE)
+}
+
+fn is_material(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
+    let measure = analysis.primary;
+    let grown = match verdict {
+        Verdict::LevellingOff => max_rise(&path.series.values[measure]),
+        _ => path.series.change(measure),
+    };
+    let total = analysis.totals.last(measure).abs();
+    let bytes = analysis.measures[measure].unit == "bytes";
+    grown >= MATERIAL_SHARE * total || (bytes && grown >= MATERIAL_BYTES)
+}
+
+fn max_rise(values: &[f64]) -> f64 {
+    let first = values.first().copied().unwrap_or(0.0);
+    values.iter().fold(0.0, |rise, v| f64::max(rise, v - first))
+}
+
+fn finding(
+    analysis: &Analysis,
+    owner: &str,
+    mut members: Vec<(&PathGrowth, Verdict)>,
+    options: &Options,
+) -> Finding {
+    let primary = analysis.primary;
+    members.sort_by(|a, b| b.0.series.change(primary).total_cmp(&a.0.series.change(primary)));
+    let sites: Vec<SiteFinding> = members
+        .iter()
+        .map(|&(path, verdict)| site_finding(analysis, path, verdict))
+        .collect();
+    let lead = kind::leading_site(&sites);
+    let leading = &sites[lead];
+    let wrapper = catalogue::find(&leading.call_path);
+    let kind = kind::classify(analysis, leading, wrapper.as_ref(), &sites);
+    let total_rates = sum_rates(sites.iter().map(|s| s.rates));
+    let total_change = sum_rates(sites.iter().map(|s| s.change));
+    let verdict = if kind == Kind::Bounded {
+        Verdict::LevellingOff
+    } else {
+        leading.verdict
+    };
+    let retained_share = ratio(total_change.inuse_objects, total_change.alloc_objects);
+    let projection_bytes = (analysis.axis.per_task() && verdict.is_leak()).then(|| {
+        let last_x = analysis.axis.values.last().copied().unwrap_or(0.0);
+        let held: f64 = members.iter().map(|(p, _)| p.series.last(primary)).sum();
+        held + total_rates.primary * (options.projection_tasks - last_x).max(0.0)
+    });
+    Finding {
+        kind,
+        wrapper: wrapper.as_ref().map(|w| w.function.clone()),
+        site: leading.site.clone(),
+        owner: owner.to_string(),
+        verdict,
+        confidence: confidence(analysis, leading, &members),
+        rates: leading.rates,
+        total_rates,
+        retained_share,
+        projection_bytes,
+        fix: kind::fix_hint(kind, owner, leading, wrapper.as_ref()),
+        sites,
+    }
+}
+
+fn site_finding(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> SiteFinding {
+    let series = &path.series;
+    let heap = analysis.heap;
+    let pick = |measure: Option<usize>, f: &dyn Fn(usize) -> f64| measure.map_or(0.0, f);
+    let rates = Rates {
+        inuse_bytes: pick(heap.inuse_space, &|m| series.slope(m)),
+        inuse_objects: pick(heap.inuse_objects, &|m| series.slope(m)),
+        alloc_bytes: pick(heap.alloc_space, &|m| series.slope(m)),
+        alloc_objects: pick(heap.alloc_objects, &|m| series.slope(m)),
+        primary: series.slope(analysis.primary),
+    };
+    let change = Rates {
+        inuse_bytes: pick(heap.inuse_space, &|m| series.change(m)),
+        inuse_objects: pick(heap.inuse_objects, &|m| series.change(m)),
+        alloc_bytes: pick(heap.alloc_space, &|m| series.change(m)),
+        alloc_objects: pick(heap.alloc_objects, &|m| series.change(m)),
+        primary: series.change(analysis.primary),
+    };
+    let mut call_path = path.frames.clone();
+    call_path.reverse();
+    SiteFinding {
+        site: path.key.site.clone(),
+        call_path,
+        rates,
+        change,
+        retained_share: analysis.retained_share(series),
+        verdict,
+        sampled_change: path.sampled_change,
+    }
+}
+
+fn sum_rates(rates: impl Iterator<Item = Rates>) -> Rates {
+    rates.fold(Rates::default(), |a, b| Rates {
+        inuse_bytes: a.inuse_bytes + b.inuse_bytes,
+        inuse_objects: a.inuse_objects + b.inuse_objects,
+        alloc_bytes: a.alloc_bytes + b.alloc_bytes,
+        alloc_objects: a.alloc_objects + b.alloc_objects,
+        primary: a.primary + b.primary,
+    })
+}
+
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0).then(|| numerator / denominator)
+}
+
+/// High: over 100 recorded samples behind the change, nearly all of it kept,
+/// and with three or more snapshots a straight fit. Medium: over 30 samples
+/// and most of it kept. Low otherwise.
+fn confidence(analysis: &Analysis, leading: &SiteFinding, members: &[(&PathGrowth, Verdict)]) -> Confidence {
+    let samples: f64 = members.iter().map(|(p, _)| p.sampled_change).sum();
+    let share = leading.retained_share.unwrap_or(1.0);
+    let fit = members
+        .iter()
+        .find(|(p, _)| p.key.site == leading.site)
+        .map(|(p, _)| p.series.fits[analysis.primary]);
+    let straight = analysis.names.len() < 3 || fit.is_some_and(|f| f.r_squared >= 0.9);
+    if samples >= 100.0 && share >= 0.9 && straight {
+        Confidence::High
+    } else if samples >= 30.0 && share >= 0.5 {
+        Confidence::Medium
+    } else {
+        Confidence::Low
+    }
+}

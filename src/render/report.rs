@@ -1,0 +1,337 @@
+//! The growth report of `diff` and `trend`: a site table and the findings
+//! under it, as a table for people or as JSON.
+
+use std::io::{self, Write};
+
+use comfy_table::{CellAlignment, ContentArrangement, Table};
+
+use super::names::Shortener;
+use super::units::{scaled, scaled_f64};
+use crate::analysis::growth::{Analysis, SiteGrowth};
+use crate::diagnosis::{Finding, Kind, Rates};
+
+pub use super::json::write_json;
+
+/// A comfy-table style with one rule under the header and no other lines.
+const HEADER_RULE: &str = "     ──            ";
+
+/// Terminal width the table is laid out for.
+const WIDTH: u16 = 100;
+
+pub struct ReportOptions {
+    pub command: &'static str,
+    /// Rows of the site table.
+    pub limit: usize,
+    pub projection_tasks: f64,
+}
+
+/// Sites whose values changed, largest growth of the primary measure first.
+pub fn changed_sites(analysis: &Analysis) -> Vec<&SiteGrowth> {
+    let primary = analysis.primary;
+    let mut sites: Vec<&SiteGrowth> = analysis
+        .sites
+        .iter()
+        .filter(|s| (0..analysis.measures.len()).any(|m| s.series.change(m) != 0.0))
+        .collect();
+    sites.sort_by(|a, b| {
+        b.series
+            .change(primary)
+            .total_cmp(&a.series.change(primary))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    sites
+}
+
+pub fn write_table(
+    out: &mut dyn Write,
+    analysis: &Analysis,
+    findings: &[Finding],
+    options: &ReportOptions,
+) -> io::Result<()> {
+    write_header(out, analysis)?;
+    let sites = changed_sites(analysis);
+    let shown = &sites[..sites.len().min(options.limit)];
+    if shown.is_empty() {
+        writeln!(out, "\nNo site changed between the snapshots.")?;
+    } else {
+        writeln!(out)?;
+        write_trimmed(out, &site_table(analysis, shown))?;
+        if sites.len() > shown.len() {
+            writeln!(
+                out,
+                "{} more sites changed; show them with --limit {}",
+                sites.len() - shown.len(),
+                sites.len()
+            )?;
+        }
+    }
+    writeln!(out)?;
+    write_findings(out, analysis, findings, options)
+}
+
+fn write_header(out: &mut dyn Write, analysis: &Analysis) -> io::Result<()> {
+    let count = analysis.names.len();
+    for (i, name) in analysis.names.iter().enumerate() {
+        let label = match (i, count) {
+            (0, 2) => "before",
+            (1, 2) => "after",
+            _ => "snapshot",
+        };
+        let x = analysis.axis.values[i];
+        match analysis.axis.unit() {
+            "task" => writeln!(out, "{label:<8} {name}  ({} tasks)", group_digits(x))?,
+            "second" => writeln!(out, "{label:<8} {name}  (+{x:.1}s)")?,
+            _ => writeln!(out, "{label:<8} {name}")?,
+        }
+    }
+    writeln!(out, "axis     {}", analysis.axis.describe())?;
+    let primary = analysis.primary;
+    let measure = &analysis.measures[primary];
+    let totals = &analysis.totals;
+    writeln!(
+        out,
+        "total    {} {} -> {} ({})",
+        measure.name,
+        scaled(totals.first(primary) as i64, &measure.unit),
+        scaled(totals.last(primary) as i64, &measure.unit),
+        signed(scaled(totals.change(primary) as i64, &measure.unit)),
+    )
+}
+
+/// Columns of the site table: measure index and heading.
+fn columns(analysis: &Analysis) -> Vec<(usize, &'static str)> {
+    let heap = analysis.heap;
+    let wanted = [
+        (heap.inuse_space, "in-use"),
+        (heap.inuse_objects, "objects"),
+        (heap.alloc_space, "allocated"),
+    ];
+    let found: Vec<(usize, &'static str)> = wanted
+        .iter()
+        .filter_map(|(m, heading)| m.map(|m| (m, *heading)))
+        .collect();
+    if found.is_empty() {
+        vec![(analysis.primary, "change")]
+    } else {
+        found
+    }
+}
+
+fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
+    let per = analysis.axis.unit();
+    let rates = per != "snapshot";
+    let cols = columns(analysis);
+    let mut header = vec!["site".to_string()];
+    for (i, (_, heading)) in cols.iter().enumerate() {
+        header.push(format!("Δ {heading}"));
+        if rates && i < 2 {
+            header.push(format!("per {per}"));
+        }
+    }
+    if analysis.retained_share(&analysis.totals).is_some() {
+        header.push("retained".into());
+    }
+    let names = Shortener::new(sites.iter().map(|s| s.key.function.as_str()));
+    let mut table = Table::new();
+    table
+        .load_preset(HEADER_RULE)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH)
+        .set_header(header.clone());
+    for site in sites {
+        let mut name = names.short(&site.key.function);
+        if let (Some(file), Some(line)) = (&site.key.file, site.key.line) {
+            name = format!("{name} {}:{line}", short_file(file));
+        }
+        let mut row = vec![name];
+        for (i, (m, _)) in cols.iter().enumerate() {
+            let unit = &analysis.measures[*m].unit;
+            row.push(signed(scaled(site.series.change(*m) as i64, unit)));
+            if rates && i < 2 {
+                row.push(rate(site.series.slope(*m), unit));
+            }
+        }
+        if header.last().is_some_and(|h| h == "retained") {
+            row.push(share(analysis.retained_share(&site.series)));
+        }
+        table.add_row(row);
+    }
+    for index in 1..header.len() {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// Writes a table without the padding comfy-table leaves at line ends.
+pub fn write_trimmed(out: &mut dyn Write, table: &Table) -> io::Result<()> {
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+fn short_file(file: &str) -> &str {
+    file.rsplit('/').next().unwrap_or(file)
+}
+
+fn write_findings(
+    out: &mut dyn Write,
+    analysis: &Analysis,
+    findings: &[Finding],
+    options: &ReportOptions,
+) -> io::Result<()> {
+    let leaks = findings.iter().filter(|f| f.kind != Kind::Bounded).count();
+    if findings.is_empty() {
+        return writeln!(
+            out,
+            "No finding: no retained memory grows with {}.",
+            match analysis.axis.unit() {
+                "task" => "the task count",
+                "second" => "time",
+                _ => "the snapshots",
+            }
+        );
+    }
+    let plural = if leaks == 1 { "" } else { "s" };
+    writeln!(out, "Findings ({leaks} suspected leak{plural})")?;
+    let per = analysis.axis.unit();
+    for (i, finding) in findings.iter().enumerate() {
+        writeln!(out)?;
+        let pattern = finding
+            .wrapper
+            .as_deref()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}. {}{pattern}: {}, confidence {}",
+            i + 1,
+            finding.kind.describe(),
+            finding.verdict.describe(),
+            finding.confidence.describe()
+        )?;
+        writeln!(out, "   site   {}", finding.site)?;
+        writeln!(out, "          {}", rates_line(analysis, &finding.rates, per))?;
+        writeln!(out, "   owner  {}  <- fix here", finding.owner)?;
+        if let Some(lead) = finding.sites.iter().find(|s| s.site == finding.site) {
+            if lead.call_path.len() > 1 {
+                writeln!(out, "   path   {}", lead.call_path.join(" -> "))?;
+            }
+        }
+        if finding.sites.len() > 1 {
+            writeln!(
+                out,
+                "   all {} sites under the owner: {}",
+                finding.sites.len(),
+                rates_line(analysis, &finding.total_rates, per)
+            )?;
+            for site in finding.sites.iter().filter(|s| s.site != finding.site) {
+                writeln!(
+                    out,
+                    "          {:<40} {}",
+                    site.site,
+                    rates_line(analysis, &site.rates, per)
+                )?;
+            }
+        }
+        if let Some(bytes) = finding.projection_bytes {
+            writeln!(
+                out,
+                "   at {} tasks the owner's sites would hold {}",
+                group_digits(options.projection_tasks),
+                scaled_f64(bytes, "bytes")
+            )?;
+        }
+        writeln!(out, "   fix    {}", finding.fix)?;
+    }
+    Ok(())
+}
+
+fn rates_line(analysis: &Analysis, rates: &Rates, per: &str) -> String {
+    let suffix = if per == "snapshot" {
+        String::new()
+    } else {
+        format!(" per {per}")
+    };
+    if analysis.heap.inuse_space.is_none() {
+        let unit = &analysis.measures[analysis.primary].unit;
+        return format!("{}{suffix}", rate(rates.primary, unit));
+    }
+    let kept = (rates.alloc_objects > 0.0)
+        .then(|| share(Some(rates.inuse_objects / rates.alloc_objects)))
+        .map(|s| format!(", {s} of new objects kept"))
+        .unwrap_or_default();
+    format!(
+        "{} and {}{suffix}{kept}",
+        rate(rates.inuse_bytes, "bytes"),
+        objects(rates.inuse_objects)
+    )
+}
+
+fn objects(count: f64) -> String {
+    let text = number(count);
+    if text == "1" {
+        "1 object".into()
+    } else {
+        format!("{text} objects")
+    }
+}
+
+/// A rate such as "48B" or "0.33" with a sign only when negative.
+pub fn rate(value: f64, unit: &str) -> String {
+    if unit == "bytes" {
+        return scaled_f64(value, unit);
+    }
+    number(value)
+}
+
+/// A plain number with about three significant digits.
+pub fn number(value: f64) -> String {
+    let magnitude = value.abs();
+    let text = if magnitude >= 100.0 || magnitude == 0.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.3}")
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+pub fn share(value: Option<f64>) -> String {
+    match value {
+        None => "-".into(),
+        Some(v) if (v * 100.0).abs() >= 10.0 => format!("{:.0}%", v * 100.0),
+        Some(v) => format!("{:.1}%", v * 100.0),
+    }
+}
+
+fn signed(text: String) -> String {
+    if text.starts_with('-') || text == "0" {
+        text
+    } else {
+        format!("+{text}")
+    }
+}
+
+/// 12000 as "12,000".
+pub fn group_digits(value: f64) -> String {
+    let digits = format!("{:.0}", value.abs());
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if value < 0.0 {
+        grouped.insert(0, '-');
+    }
+    grouped
+}
