@@ -162,10 +162,10 @@ pub struct PathGrowth {
     /// Frames from the allocating function up to the owner, leaf first.
     pub frames: Vec<String>,
     pub series: Series,
-    /// Estimated number of recorded heap samples behind the change of in-use
-    /// objects: the evidence against sampling noise. Infinite when the profile
+    /// Change of the primary measure divided by its sampling standard error:
+    /// the evidence against sampling noise. Infinite when the profiles
     /// recorded every allocation.
-    pub sampled_change: f64,
+    pub z_score: f64,
 }
 
 /// Indexes of the heap measures, where the profiles have them.
@@ -242,7 +242,7 @@ pub fn analyze(reduced: &[Reduced], axis: Axis) -> Result<Analysis, SeriesError>
     let path_keys: BTreeSet<&PathKey> = reduced.iter().flat_map(|r| r.paths.keys()).collect();
     let paths = path_keys
         .into_iter()
-        .map(|key| path_growth(reduced, measures.len(), key, xs))
+        .map(|key| path_growth(reduced, measures.len(), primary, key, xs))
         .collect();
     Ok(Analysis {
         kind: first.kind.clone(),
@@ -318,7 +318,13 @@ fn gather<'a>(
         .collect()
 }
 
-fn path_growth(reduced: &[Reduced], width: usize, key: &PathKey, xs: &[f64]) -> PathGrowth {
+fn path_growth(
+    reduced: &[Reduced],
+    width: usize,
+    primary: usize,
+    key: &PathKey,
+    xs: &[f64],
+) -> PathGrowth {
     let values = gather(reduced, width, |r| r.paths.get(key).map(|p| &p.values));
     let frames = reduced
         .iter()
@@ -326,17 +332,25 @@ fn path_growth(reduced: &[Reduced], width: usize, key: &PathKey, xs: &[f64]) -> 
         .find_map(|r| r.paths.get(key))
         .map(|p| p.frames.clone())
         .unwrap_or_default();
-    let sampled: Vec<f64> = reduced
-        .iter()
-        .map(|r| r.paths.get(key).map_or(0.0, |p| p.sampled))
-        .collect();
-    let first = sampled.first().copied().unwrap_or(0.0);
-    let last = sampled.last().copied().unwrap_or(0.0);
+    let variance = |r: Option<&Reduced>| {
+        r.and_then(|r| r.paths.get(key))
+            .map_or(0.0, |p| p.variance)
+    };
+    let spread = (variance(reduced.first()) + variance(reduced.last())).sqrt();
+    let series = Series::new(values, xs);
+    let change = series.change(primary).abs();
+    let z_score = if change == 0.0 {
+        0.0
+    } else if spread == 0.0 {
+        f64::INFINITY
+    } else {
+        change / spread
+    };
     PathGrowth {
         key: key.clone(),
         frames,
-        series: Series::new(values, xs),
-        sampled_change: (last - first).abs(),
+        series,
+        z_score,
     }
 }
 

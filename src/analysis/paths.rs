@@ -28,9 +28,9 @@ pub struct PathValues {
     /// the largest value at the first sample type that has one.
     pub frames: Vec<String>,
     frames_weight: i64,
-    /// Expected number of heap samples the runtime recorded for the in-use
-    /// objects of this path (see [`Sampling`]).
-    pub sampled: f64,
+    /// Sampling variance of the in-use bytes estimate (see [`Sampling`]);
+    /// 0 for exact profiles and for profiles that are not sampled by size.
+    pub variance: f64,
 }
 
 /// How a heap profile was sampled, to tell real change from sampling noise.
@@ -58,21 +58,20 @@ impl Sampling {
         }
     }
 
-    /// Expected recorded samples behind one sample's in-use objects; for
-    /// profiles without heap measures, the absolute first value.
-    fn recorded(&self, values: &[i64]) -> f64 {
+    /// Variance of one sample's scaled in-use bytes. The runtime kept each of
+    /// `n` objects of `size` bytes with probability p, so the scaled count has
+    /// variance n(1-p)/p and the bytes size² times that.
+    fn variance(&self, values: &[i64]) -> f64 {
         let (Some(objects), Some(space)) = (self.inuse_objects, self.inuse_space) else {
-            return values.first().map_or(0.0, |v| v.unsigned_abs() as f64);
+            return 0.0;
         };
         let count = values[objects] as f64;
-        if count <= 0.0 {
+        if count <= 0.0 || self.rate <= 1.0 {
             return 0.0;
         }
-        if self.rate <= 1.0 {
-            return count;
-        }
         let size = values[space] as f64 / count;
-        count * -(-size / self.rate).exp_m1()
+        let kept = -(-size / self.rate).exp_m1();
+        size * size * count * (1.0 - kept) / kept
     }
 }
 
@@ -179,21 +178,28 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
     let width = profile.sample_types.len();
     let mut paths: HashMap<PathKey, PathValues> = HashMap::new();
     let mut frames = Vec::new();
+    // In goroutine profiles every leaf is runtime.gopark; the call the owner
+    // blocks in (runtime.chanrecv1, sync.(*WaitGroup).Wait) says more.
+    let blocking_site = profile.kind() == crate::model::ProfileKind::Goroutine;
     for sample in profile.samples() {
         expand(profile, sample.stack, &mut frames);
         let Some(leaf) = frames.first() else { continue };
         let owner = owner_index(&frames);
+        let site = match owner {
+            Some(i) if blocking_site && i > 0 => frames[i - 1].function,
+            _ => leaf.function,
+        };
         let key = PathKey {
-            site: leaf.function.to_string(),
+            site: site.to_string(),
             owner: owner.map(|i| frames[i].function.to_string()),
         };
         let entry = paths.entry(key).or_insert_with(|| PathValues {
             values: vec![0; width],
             frames: Vec::new(),
             frames_weight: i64::MIN,
-            sampled: 0.0,
+            variance: 0.0,
         });
-        entry.sampled += sampling.recorded(sample.values);
+        entry.variance += sampling.variance(sample.values);
         for (total, value) in entry.values.iter_mut().zip(sample.values) {
             *total = total.wrapping_add(*value);
         }

@@ -27,6 +27,8 @@ pub enum Command {
     Top(TopArgs),
     /// Compare two heap snapshots and name what grows per task
     Diff(DiffArgs),
+    /// Fit growth per task across a series of snapshots
+    Trend(TrendArgs),
     /// Write a flamegraph (SVG) or collapsed stacks of a profile or a diff
     Flamegraph(super::flamegraph::FlamegraphArgs),
 }
@@ -93,6 +95,46 @@ pub struct DiffArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrendFormat {
+    /// A table for people
+    Table,
+    /// JSON for programs; the schema is documented in the README
+    Json,
+    /// Graphviz DOT of the call paths that grow, edges weighted by growth
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    /// Snapshots in the order they were taken, or one folder holding them
+    /// (read in file-name order)
+    #[arg(required = true, value_name = "SNAPSHOT")]
+    pub snapshots: Vec<PathBuf>,
+    /// Tasks handled when each snapshot was taken, comma-separated, one per
+    /// snapshot; without task counts growth is per second of the profiles'
+    /// timestamps
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', num_args = 1)]
+    pub tasks: Option<Vec<f64>>,
+    /// Read the task counts from the last number in each file name
+    #[arg(long, conflicts_with = "tasks")]
+    pub tasks_from_names: bool,
+    /// Task count the projection of each leak is made for
+    #[arg(long, value_name = "TASKS", default_value_t = 1_000_000.0)]
+    pub project: f64,
+    /// Aggregate by function and line instead of by function
+    #[arg(long)]
+    pub lines: bool,
+    /// Show at most N rows in the site table
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 15)]
+    pub limit: usize,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TrendFormat::Table)]
+    pub format: TrendFormat,
     #[command(flatten)]
     pub read: ReadArgs,
 }

@@ -5,6 +5,7 @@
 pub mod args;
 mod diff;
 mod snapshots;
+mod trend;
 pub mod flamegraph;
 
 use std::io::{self, Write};
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Top(args) => run_top(args),
         Command::Diff(args) => diff::run(args),
+        Command::Trend(args) => trend::run(args),
         Command::Flamegraph(args) => flamegraph::run(args),
     }
 }

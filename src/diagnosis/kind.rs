@@ -10,7 +10,11 @@ use crate::model::ProfileKind;
 
 /// In-use objects per task below which a site counts as holding a fixed
 /// number of objects that grow in size.
-const FLAT_OBJECTS_PER_TASK: f64 = 0.05;
+pub(super) const FLAT_OBJECTS_PER_TASK: f64 = 0.05;
+/// Allocated bytes per retained byte above which a growing collection counts
+/// as reallocating (slices double, maps rehash); a chain allocates each link
+/// once, near 1.
+const REALLOCATING_ALLOC_RATIO: f64 = 1.3;
 /// Allocated bytes per retained byte above which a growing value is being
 /// copied on every change: each wrap copies the whole buffer.
 const COPYING_ALLOC_RATIO: f64 = 8.0;
@@ -66,7 +70,7 @@ pub(super) fn classify(
         return Kind::LeakedGoroutines;
     }
     let rates = leading.rates;
-    let objects_flat = rates.inuse_objects < FLAT_OBJECTS_PER_TASK * task_scale(analysis);
+    let objects_flat = rates.inuse_objects < FLAT_OBJECTS_PER_TASK;
     if objects_flat && rates.inuse_bytes > 0.0 {
         let copying = leading.change.alloc_bytes > COPYING_ALLOC_RATIO * leading.change.inuse_bytes;
         return if copying {
@@ -78,19 +82,10 @@ pub(super) fn classify(
     let kept = leading.retained_share.is_none_or(|share| share >= 0.5);
     match wrapper {
         Some(_) if kept => Kind::Chain,
+        _ if leading.change.alloc_bytes > REALLOCATING_ALLOC_RATIO * leading.change.inuse_bytes => {
+            Kind::UnboundedCollection
+        }
         _ => Kind::Growth,
-    }
-}
-
-/// Rates are per task on a task axis; per second they are compared against
-/// the same threshold scaled to the observed task-free span.
-fn task_scale(analysis: &Analysis) -> f64 {
-    if analysis.axis.per_task() {
-        1.0
-    } else {
-        // NOTE: without task counts, "flat" object counts are judged per
-        // second, where one task per second is assumed.
-        1.0
     }
 }
 

@@ -45,7 +45,8 @@ pub struct SiteFinding {
     pub change: Rates,
     pub retained_share: Option<f64>,
     pub verdict: Verdict,
-    pub sampled_change: f64,
+    /// Change in standard errors of the heap sampling; infinite when exact.
+    pub z_score: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -83,8 +84,9 @@ pub struct Finding {
     /// Growth over all sites of the finding.
     pub total_rates: Rates,
     pub retained_share: Option<f64>,
-    /// Memory the owner's sites would hold at `projection_tasks` tasks.
-    pub projection_bytes: Option<f64>,
+    /// What the owner's sites would hold at `projection_tasks` tasks, in the
+    /// unit of the primary measure (bytes for heap profiles).
+    pub projection: Option<f64>,
     pub fix: String,
     pub sites: Vec<SiteFinding>,
 }
@@ -144,9 +146,21 @@ fn retains(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
     if !(verdict.is_leak() || verdict == Verdict::LevellingOff) {
         return false;
     }
-    analysis
-        .retained_share(&path.series)
-        .is_none_or(|share| share >= MIN_RETAINED_SHARE)
+    let share = analysis.retained_share(&path.series);
+    if share.is_none_or(|share| share >= MIN_RETAINED_SHARE) {
+        return true;
+    }
+    // One value growing in size (a buffer, a slice's backing array) keeps a
+    // fixed number of objects, so its retained share of objects is small.
+    // Tell it from churn by its bytes, over three snapshots or more.
+    let bytes_grow = analysis
+        .heap
+        .inuse_space
+        .is_some_and(|m| path.series.fits[m].slope_low > 0.0);
+    let objects_flat = analysis.heap.inuse_objects.is_some_and(|m| {
+        path.series.slope(m).abs() < kind::FLAT_OBJECTS_PER_TASK
+    });
+    analysis.names.len() >= 3 && bytes_grow && objects_flat
 }
 
 fn is_material(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
@@ -189,7 +203,7 @@ fn finding(
         leading.verdict
     };
     let retained_share = ratio(total_change.inuse_objects, total_change.alloc_objects);
-    let projection_bytes = (analysis.axis.per_task() && verdict.is_leak()).then(|| {
+    let projection = (analysis.axis.per_task() && verdict.is_leak()).then(|| {
         let last_x = analysis.axis.values.last().copied().unwrap_or(0.0);
         let held: f64 = members.iter().map(|(p, _)| p.series.last(primary)).sum();
         held + total_rates.primary * (options.projection_tasks - last_x).max(0.0)
@@ -204,7 +218,7 @@ fn finding(
         rates: leading.rates,
         total_rates,
         retained_share,
-        projection_bytes,
+        projection,
         fix: kind::fix_hint(kind, owner, leading, wrapper.as_ref()),
         sites,
     }
@@ -237,7 +251,7 @@ fn site_finding(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> Sit
         change,
         retained_share: analysis.retained_share(series),
         verdict,
-        sampled_change: path.sampled_change,
+        z_score: path.z_score,
     }
 }
 
@@ -255,20 +269,30 @@ fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
     (denominator > 0.0).then(|| numerator / denominator)
 }
 
-/// High: over 100 recorded samples behind the change, nearly all of it kept,
-/// and with three or more snapshots a straight fit. Medium: over 30 samples
-/// and most of it kept. Low otherwise.
+/// High: the change is at least 10 standard errors of the sampling (about
+/// 100 recorded samples), nearly all of it kept, and with three or more
+/// snapshots a straight fit. Medium: at least 5.5 standard errors (about 30
+/// samples) and most of it kept. Low otherwise.
 fn confidence(analysis: &Analysis, leading: &SiteFinding, members: &[(&PathGrowth, Verdict)]) -> Confidence {
-    let samples: f64 = members.iter().map(|(p, _)| p.sampled_change).sum();
-    let share = leading.retained_share.unwrap_or(1.0);
+    let z = members
+        .iter()
+        .map(|(p, _)| p.z_score)
+        .fold(0.0, f64::max);
+    // A value that grows in size keeps its object count, so its share of new
+    // objects kept says nothing about it.
+    let share = if leading.rates.inuse_objects.abs() < kind::FLAT_OBJECTS_PER_TASK {
+        1.0
+    } else {
+        leading.retained_share.unwrap_or(1.0)
+    };
     let fit = members
         .iter()
         .find(|(p, _)| p.key.site == leading.site)
         .map(|(p, _)| p.series.fits[analysis.primary]);
     let straight = analysis.names.len() < 3 || fit.is_some_and(|f| f.r_squared >= 0.9);
-    if samples >= 100.0 && share >= 0.9 && straight {
+    if z >= 10.0 && share >= 0.9 && straight {
         Confidence::High
-    } else if samples >= 30.0 && share >= 0.5 {
+    } else if z >= 5.5 && share >= 0.5 {
         Confidence::Medium
     } else {
         Confidence::Low

@@ -4,10 +4,8 @@ use serde::Serialize;
 
 use crate::analysis::growth::{Analysis, PathGrowth};
 
-/// Fewest recorded heap samples behind a change for it to count as real.
-/// Under Poisson noise, 10 samples put the change about three standard
-/// deviations from zero.
-pub const MIN_SAMPLES: f64 = 10.0;
+/// Smallest change, in standard errors of the sampling, that counts as real.
+pub const MIN_Z: f64 = 3.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,7 +49,7 @@ pub fn judge(analysis: &Analysis, path: &PathGrowth) -> Verdict {
     if change == 0.0 && fit.slope == 0.0 {
         return Verdict::Flat;
     }
-    let enough_samples = path.sampled_change >= MIN_SAMPLES;
+    let enough_samples = path.z_score >= MIN_Z;
     let points = analysis.names.len();
     let interval_clear = points < 3 || fit.slope_low > 0.0 || fit.slope_high < 0.0;
     if !enough_samples || !interval_clear {

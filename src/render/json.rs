@@ -97,7 +97,8 @@ struct JsonFinding<'a> {
 #[derive(Serialize)]
 struct JsonProjection {
     tasks: f64,
-    inuse_bytes: f64,
+    /// In the unit of the primary measure: bytes for heap profiles.
+    value: f64,
 }
 
 #[derive(Serialize)]
@@ -111,7 +112,7 @@ struct JsonFindingSite<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     per_second: Option<JsonChange>,
     retained_share: Option<f64>,
-    sampled_change: Option<f64>,
+    z_score: Option<f64>,
 }
 
 pub fn write_json(
@@ -241,9 +242,9 @@ fn json_finding<'a>(
         total_per_task,
         per_second,
         retained_share: finding.retained_share,
-        projection: finding.projection_bytes.map(|bytes| JsonProjection {
+        projection: finding.projection.map(|value| JsonProjection {
             tasks: options.projection_tasks,
-            inuse_bytes: bytes,
+            value,
         }),
         fix: &finding.fix,
         sites: finding
@@ -264,6 +265,6 @@ fn json_site<'a>(analysis: &Analysis, site: &'a SiteFinding) -> JsonFindingSite<
         per_task,
         per_second,
         retained_share: site.retained_share,
-        sampled_change: site.sampled_change.is_finite().then_some(site.sampled_change),
+        z_score: site.z_score.is_finite().then_some(site.z_score),
     }
 }

@@ -236,12 +236,14 @@ fn write_findings(
                 )?;
             }
         }
-        if let Some(bytes) = finding.projection_bytes {
+        if let Some(held) = finding.projection {
+            let measure = &analysis.measures[analysis.primary];
             writeln!(
                 out,
-                "   at {} tasks the owner's sites would hold {}",
+                "   at {} tasks: {} {}",
                 group_digits(options.projection_tasks),
-                scaled_f64(bytes, "bytes")
+                rate(held, &measure.unit),
+                measure.name
             )?;
         }
         writeln!(out, "   fix    {}", finding.fix)?;
