@@ -18,6 +18,12 @@ use verdict::{judge, Verdict};
 pub const MATERIAL_SHARE: f64 = 0.005;
 /// Bytes of growth that always lead a finding.
 pub const MATERIAL_BYTES: f64 = 1024.0 * 1024.0;
+/// Fewest objects (or goroutines) a path must add to lead a finding: fewer
+/// can be work in flight when the snapshot was taken.
+pub const MIN_GROWTH_COUNT: f64 = 10.0;
+/// Fewest bytes a path whose object count stays flat must add to lead a
+/// finding.
+pub const MIN_GROWTH_BYTES: f64 = 4096.0;
 /// Smallest retained share for a path to count as a leak: below it, what grows
 /// is a small remainder of much churn.
 pub const MIN_RETAINED_SHARE: f64 = 0.05;
@@ -171,7 +177,13 @@ fn is_material(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool
     };
     let total = analysis.totals.last(measure).abs();
     let bytes = analysis.measures[measure].unit == "bytes";
-    grown >= MATERIAL_SHARE * total || (bytes && grown >= MATERIAL_BYTES)
+    let large = grown >= MATERIAL_SHARE * total || (bytes && grown >= MATERIAL_BYTES);
+    let count = match analysis.heap.inuse_objects {
+        Some(objects) if bytes => path.series.change(objects),
+        _ => grown,
+    };
+    let many = count >= MIN_GROWTH_COUNT || (bytes && grown >= MIN_GROWTH_BYTES);
+    large && many
 }
 
 fn max_rise(values: &[f64]) -> f64 {

@@ -52,14 +52,19 @@ pub fn judge(analysis: &Analysis, path: &PathGrowth) -> Verdict {
     let enough_samples = path.z_score >= MIN_Z;
     let points = analysis.names.len();
     let interval_clear = points < 3 || fit.slope_low > 0.0 || fit.slope_high < 0.0;
-    if !enough_samples || !interval_clear {
+    if !enough_samples {
+        return Verdict::Noise;
+    }
+    // A series that rose and then stayed flat has a robust slope near zero,
+    // so it is told by its shape before the slope's interval is looked at.
+    if fit.levelling_off && change > 0.0 {
+        return Verdict::LevellingOff;
+    }
+    if !interval_clear {
         return Verdict::Noise;
     }
     if fit.slope < 0.0 || (points < 3 && change < 0.0) {
         return Verdict::Shrinking;
-    }
-    if fit.levelling_off {
-        return Verdict::LevellingOff;
     }
     if fit.accelerating {
         return Verdict::FasterThanLinear;

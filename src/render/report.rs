@@ -230,7 +230,7 @@ fn write_findings(
             for site in finding.sites.iter().filter(|s| s.site != finding.site) {
                 writeln!(
                     out,
-                    "          {:<40} {}",
+                    "          {:<36} {}",
                     site.site,
                     rates_line(analysis, &site.rates, per)
                 )?;
@@ -263,7 +263,7 @@ fn rates_line(analysis: &Analysis, rates: &Rates, per: &str) -> String {
     }
     let kept = (rates.alloc_objects > 0.0)
         .then(|| share(Some(rates.inuse_objects / rates.alloc_objects)))
-        .map(|s| format!(", {s} of new objects kept"))
+        .map(|s| format!(", {s} kept"))
         .unwrap_or_default();
     format!(
         "{} and {}{suffix}{kept}",
