@@ -29,6 +29,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Fit growth per task across a series of snapshots
     Trend(TrendArgs),
+    /// Fail a build whose heap snapshots show a leak or a regression
+    Gate(super::gate::GateArgs),
+    /// Capture a GC-settled snapshot series from a live Go service
+    Record(super::record::RecordArgs),
     /// Write a flamegraph (SVG) or collapsed stacks of a profile or a diff
     Flamegraph(super::flamegraph::FlamegraphArgs),
 }

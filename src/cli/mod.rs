@@ -7,6 +7,8 @@ mod diff;
 mod snapshots;
 mod trend;
 pub mod flamegraph;
+pub mod gate;
+pub mod record;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Top(args) => run_top(args),
         Command::Diff(args) => diff::run(args),
         Command::Trend(args) => trend::run(args),
+        Command::Gate(args) => gate::run(args),
+        Command::Record(args) => record::run(args),
         Command::Flamegraph(args) => flamegraph::run(args),
     }
 }
