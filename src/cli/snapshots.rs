@@ -42,6 +42,133 @@ fn read_one(path: &Path, options: &ReadOptions, granularity: Granularity) -> Res
     Ok(reduce(&path.display().to_string(), &profile, granularity))
 }
 
+/// File name endings read from a folder.
+const PROFILE_SUFFIXES: [&str; 5] = [".pb.gz", ".pb", ".pprof", ".prof", ".gz"];
+
+/// Name of the manifest that `record` writes into its folder.
+pub const MANIFEST: &str = "manifest.json";
+
+/// The snapshot files of a command, and their task counts when a recording
+/// manifest gave them.
+pub(crate) struct SeriesInput {
+    pub paths: Vec<PathBuf>,
+    pub manifest_tasks: Option<Vec<f64>>,
+}
+
+/// One entry of a recording manifest.
+#[derive(Debug, serde::Deserialize)]
+struct ManifestEntry {
+    file: String,
+    kind: String,
+    tasks: Option<f64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Manifest {
+    snapshots: Vec<ManifestEntry>,
+}
+
+/// Replaces each folder by the profiles of `kind` in it: the manifest's
+/// entries in their order, else the files sorted by name.
+pub(crate) fn expand_inputs(inputs: &[PathBuf], kind: &str) -> Result<SeriesInput> {
+    let mut paths = Vec::new();
+    let mut tasks: Option<Vec<f64>> = Some(Vec::new());
+    for input in inputs {
+        if !input.is_dir() {
+            paths.push(input.clone());
+            tasks = None;
+            continue;
+        }
+        let manifest = input.join(MANIFEST);
+        if manifest.is_file() {
+            let (files, counts) = read_manifest(&manifest, kind)?;
+            paths.extend(files);
+            match (&mut tasks, counts) {
+                (Some(all), Some(counts)) => all.extend(counts),
+                _ => tasks = None,
+            }
+        } else {
+            paths.extend(list_folder(input, kind)?);
+            tasks = None;
+        }
+    }
+    Ok(SeriesInput {
+        paths,
+        manifest_tasks: tasks.filter(|t| !t.is_empty()),
+    })
+}
+
+fn read_manifest(manifest: &Path, kind: &str) -> Result<(Vec<PathBuf>, Option<Vec<f64>>)> {
+    let text = std::fs::read_to_string(manifest)
+        .with_context(|| format!("{}: cannot read the manifest", manifest.display()))?;
+    let parsed: Manifest = serde_json::from_str(&text)
+        .with_context(|| format!("{}: invalid manifest", manifest.display()))?;
+    let folder = manifest.parent().unwrap_or(Path::new("."));
+    let entries: Vec<&ManifestEntry> =
+        parsed.snapshots.iter().filter(|e| e.kind == kind).collect();
+    if entries.is_empty() {
+        bail!(
+            "{}: the manifest lists no {kind} snapshots; choose another with --kind",
+            manifest.display()
+        );
+    }
+    let files = entries.iter().map(|e| folder.join(&e.file)).collect();
+    let tasks = entries.iter().map(|e| e.tasks).collect::<Option<Vec<f64>>>();
+    Ok((files, tasks))
+}
+
+fn list_folder(folder: &Path, kind: &str) -> Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(folder)
+        .with_context(|| format!("{}: cannot list the folder", folder.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.is_file() && PROFILE_SUFFIXES.iter().any(|s| file_name(path).ends_with(s)))
+        .collect();
+    // A folder that mixes kinds (heap-*.pb.gz beside goroutine-*.pb.gz) is
+    // narrowed to the requested kind by the file name prefix.
+    let kinds = ["heap", "goroutine", "allocs", "profile", "block", "mutex"];
+    let prefixes: std::collections::BTreeSet<&str> = found
+        .iter()
+        .filter_map(|p| kinds.iter().copied().find(|k| file_name(p).starts_with(k)))
+        .collect();
+    if prefixes.len() > 1 {
+        found.retain(|p| file_name(p).starts_with(kind));
+    }
+    if found.is_empty() {
+        bail!(
+            "{}: no {kind} profiles in the folder (looked for names ending in {})",
+            folder.display(),
+            PROFILE_SUFFIXES.join(", ")
+        );
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// The x axis: task counts from the option, the file names or the manifest,
+/// else the profiles' timestamps.
+pub(crate) fn choose_axis(
+    input: &SeriesInput,
+    tasks: Option<&[f64]>,
+    from_names: bool,
+    reduced: &[Reduced],
+) -> Result<Axis> {
+    match (tasks, from_names, &input.manifest_tasks) {
+        (Some(values), _, _) => axis_from_option(values, input.paths.len()),
+        (None, true, _) => axis_from_names(&input.paths),
+        (None, false, Some(values)) => Ok(Axis {
+            source: AxisSource::Manifest,
+            values: values.clone(),
+        }),
+        (None, false, None) => axis_from_timestamps(reduced),
+    }
+}
+
 /// Task counts given on the command line.
 pub(crate) fn axis_from_option(values: &[f64], count: usize) -> Result<Axis> {
     if values.len() != count {

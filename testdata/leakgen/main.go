@@ -20,8 +20,8 @@ import (
 	"time"
 )
 
-// defaultMemProfileRate is Go's default heap sampling rate: on average one
-// sample per 512 KiB allocated (runtime.MemProfileRate, Go 1.22 to 1.27).
+// defaultMemProfileRate is the initial value of runtime.MemProfileRate (as of
+// go1.27.3): on average one heap profile sample per 512 KiB allocated.
 const defaultMemProfileRate = 512 * 1024
 
 type config struct {
@@ -60,9 +60,6 @@ func main() {
 
 func run(cfg config) error {
 	if cfg.variant == bigStacksVariant {
-		if cfg.serveAddr != "" {
-			return fmt.Errorf("variant %q has no service mode; remove -serve", bigStacksVariant)
-		}
 		return writeBigStacks(cfg.outDir, cfg.depth)
 	}
 
@@ -131,15 +128,21 @@ func (cfg config) validate() error {
 	if cfg.depth < 1 || cfg.depth > maxBigStacksDepth {
 		errs = append(errs, fmt.Errorf("invalid -depth %d; expected 1 to %d", cfg.depth, maxBigStacksDepth))
 	}
+
+	// Service mode settings.
 	if cfg.rate < 1 {
 		errs = append(errs, fmt.Errorf("invalid -rate %d; expected at least 1 task per second", cfg.rate))
 	}
 	if cfg.duration < 0 {
 		errs = append(errs, fmt.Errorf("invalid -duration %s; expected 0 or a positive duration", cfg.duration))
 	}
+
 	if cfg.serveAddr != "" {
 		if err := checkLoopbackAddr(cfg.serveAddr); err != nil {
 			errs = append(errs, err)
+		}
+		if cfg.variant == bigStacksVariant {
+			errs = append(errs, fmt.Errorf("variant %q has no service mode; remove -serve", bigStacksVariant))
 		}
 	}
 	return errors.Join(errs...)

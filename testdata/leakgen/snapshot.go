@@ -12,10 +12,10 @@ import (
 // writeSnapshot writes dir/heap-NNNNNN.pb.gz, and also
 // dir/goroutine-NNNNNN.pb.gz when goroutines is true, where NNNNNN is tasks.
 //
-// It runs two garbage collections first. The heap profile reports in-use
-// memory as of the last completed collection, so the first collection frees
-// the garbage of finished tasks and the second makes that state the one the
-// profile reports.
+// It runs two garbage collections first, because the heap profile reports
+// in-use memory as of the most recently completed collection. The second
+// collection also frees objects that became unreachable while the first one
+// ran.
 func writeSnapshot(dir string, tasks int, goroutines bool) error {
 	runtime.GC()
 	runtime.GC()

@@ -38,9 +38,10 @@ var variants = map[string]variant{
 
 type labelsKey struct{}
 
-// taskLabels is the context value that addLabels attaches. It is a pointer
-// so that storing it in the context's interface field needs no extra
-// allocation: each call allocates exactly one taskLabels and one context node.
+// taskLabels is the context value that addLabels attaches. addLabels stores
+// a pointer to it, which fits in the context's interface field without
+// another allocation, so each call allocates one taskLabels and one context
+// node.
 type taskLabels struct {
 	Task   int
 	Worker int
@@ -227,7 +228,8 @@ type taskResult struct {
 
 // runGoroutineLeak leaks goroutines: each task starts a goroutine that
 // waits for a reply that is never sent. Each blocked goroutine keeps its
-// stack, its runtime g struct and its channel.
+// stack, its runtime g struct, its channel and the runtime sudog of its
+// receive.
 func runGoroutineLeak(p *taskPool, worker int) {
 	for id := range p.tasks {
 		reply := make(chan taskResult)
