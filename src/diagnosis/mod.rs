@@ -125,7 +125,7 @@ pub fn diagnose(analysis: &Analysis, options: &Options) -> Vec<Finding> {
         let Some(owner) = path.key.owner.as_deref() else {
             continue;
         };
-        if retains(analysis, path, verdict) {
+        if retains(analysis, path, verdict) && is_countable(analysis, path, verdict) {
             groups.entry(owner).or_default().push((path, verdict));
         }
     }
@@ -169,21 +169,36 @@ fn retains(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
     analysis.names.len() >= 3 && bytes_grow && objects_flat
 }
 
-fn is_material(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
+/// Growth of the primary measure: the change, or for a series that levelled
+/// off, its highest rise.
+fn grown(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> f64 {
     let measure = analysis.primary;
-    let grown = match verdict {
+    match verdict {
         Verdict::LevellingOff => max_rise(&path.series.values[measure]),
         _ => path.series.change(measure),
-    };
-    let total = analysis.totals.last(measure).abs();
-    let bytes = analysis.measures[measure].unit == "bytes";
-    let large = grown >= MATERIAL_SHARE * total || (bytes && grown >= MATERIAL_BYTES);
+    }
+}
+
+/// True when a path adds enough to count at all: [`MIN_GROWTH_COUNT`]
+/// objects, or [`MIN_GROWTH_BYTES`] for a value that grows in size.
+fn is_countable(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
+    let grown = grown(analysis, path, verdict);
+    let bytes = analysis.measures[analysis.primary].unit == "bytes";
     let count = match analysis.heap.inuse_objects {
         Some(objects) if bytes => path.series.change(objects),
         _ => grown,
     };
-    let many = count >= MIN_GROWTH_COUNT || (bytes && grown >= MIN_GROWTH_BYTES);
-    large && many
+    count >= MIN_GROWTH_COUNT || (bytes && grown >= MIN_GROWTH_BYTES)
+}
+
+/// True when a path adds enough to lead a finding: a share of the total, or
+/// [`MATERIAL_BYTES`].
+fn is_material(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
+    let measure = analysis.primary;
+    let grown = grown(analysis, path, verdict);
+    let total = analysis.totals.last(measure).abs();
+    let bytes = analysis.measures[measure].unit == "bytes";
+    grown >= MATERIAL_SHARE * total || (bytes && grown >= MATERIAL_BYTES)
 }
 
 fn max_rise(values: &[f64]) -> f64 {

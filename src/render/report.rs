@@ -164,6 +164,29 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
     table
 }
 
+/// Writes `text` after `label`, wrapped at [`WIDTH`] columns with the
+/// continuation lines indented under the text.
+fn write_wrapped(out: &mut dyn Write, label: &str, text: &str) -> io::Result<()> {
+    let indent = " ".repeat(label.chars().count());
+    let limit = usize::from(WIDTH);
+    let mut line = label.to_string();
+    let mut empty = true;
+    for word in text.split(' ') {
+        let fits = line.chars().count() + 1 + word.chars().count() <= limit;
+        if !empty && !fits {
+            writeln!(out, "{line}")?;
+            line = indent.clone();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    writeln!(out, "{line}")
+}
+
 /// Writes a table without the padding comfy-table leaves at line ends.
 pub fn write_trimmed(out: &mut dyn Write, table: &Table) -> io::Result<()> {
     for line in table.lines() {
@@ -217,7 +240,7 @@ fn write_findings(
         writeln!(out, "   owner  {}  <- fix here", finding.owner)?;
         if let Some(lead) = finding.sites.iter().find(|s| s.site == finding.site) {
             if lead.call_path.len() > 1 {
-                writeln!(out, "   path   {}", lead.call_path.join(" -> "))?;
+                write_wrapped(out, "   path   ", &lead.call_path.join(" -> "))?;
             }
         }
         if finding.sites.len() > 1 {
@@ -246,7 +269,7 @@ fn write_findings(
                 measure.name
             )?;
         }
-        writeln!(out, "   fix    {}", finding.fix)?;
+        write_wrapped(out, "   fix    ", &finding.fix)?;
     }
     Ok(())
 }
