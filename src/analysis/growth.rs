@@ -5,7 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::fit::{fit, Fit};
-use super::paths::{self, PathKey, PathValues, Sampling};
+use super::paths::{self, PathKey, PathValues};
+use super::sampling::Sampling;
 use super::sites::{aggregate, Granularity, SiteKey};
 use crate::model::{Profile, ProfileKind};
 
@@ -18,8 +19,16 @@ pub struct Reduced {
     pub measures: Vec<Measure>,
     pub time_nanos: i64,
     pub totals: Vec<i64>,
-    pub sites: HashMap<SiteKey, Vec<i64>>,
+    pub sites: HashMap<SiteKey, SiteValues>,
     pub paths: HashMap<PathKey, PathValues>,
+}
+
+/// Flat values of one site in one profile.
+#[derive(Clone, Debug)]
+pub struct SiteValues {
+    pub values: Vec<i64>,
+    /// Sampling variance of the in-use bytes.
+    pub variance: f64,
 }
 
 /// A sample type: name and unit.
@@ -37,8 +46,9 @@ pub fn reduce(name: &str, profile: &Profile, granularity: Granularity) -> Reduce
         .iter()
         .enumerate()
         .map(|(site, key)| {
-            let row = (0..table.width).map(|t| table.flat(site, t)).collect();
-            (key.clone(), row)
+            let values = (0..table.width).map(|t| table.flat(site, t)).collect();
+            let variance = table.variance[site];
+            (key.clone(), SiteValues { values, variance })
         })
         .collect();
     let measures = profile
@@ -154,6 +164,8 @@ impl Series {
 pub struct SiteGrowth {
     pub key: SiteKey,
     pub series: Series,
+    /// See [`PathGrowth::z_score`].
+    pub z_score: f64,
 }
 
 #[derive(Clone, Debug)]
@@ -234,9 +246,20 @@ pub fn analyze(reduced: &[Reduced], axis: Axis) -> Result<Analysis, SeriesError>
     let site_keys: BTreeSet<&SiteKey> = reduced.iter().flat_map(|r| r.sites.keys()).collect();
     let sites = site_keys
         .into_iter()
-        .map(|key| SiteGrowth {
-            key: key.clone(),
-            series: Series::new(gather(reduced, measures.len(), |r| r.sites.get(key)), xs),
+        .map(|key| {
+            let series = Series::new(
+                gather(reduced, measures.len(), |r| r.sites.get(key).map(|s| &s.values)),
+                xs,
+            );
+            let variance = |r: Option<&Reduced>| {
+                r.and_then(|r| r.sites.get(key)).map_or(0.0, |s| s.variance)
+            };
+            let spread = variance(reduced.first()) + variance(reduced.last());
+            SiteGrowth {
+                key: key.clone(),
+                z_score: z_score(series.change(primary), spread),
+                series,
+            }
         })
         .collect();
     let path_keys: BTreeSet<&PathKey> = reduced.iter().flat_map(|r| r.paths.keys()).collect();
@@ -336,21 +359,24 @@ fn path_growth(
         r.and_then(|r| r.paths.get(key))
             .map_or(0.0, |p| p.variance)
     };
-    let spread = (variance(reduced.first()) + variance(reduced.last())).sqrt();
+    let spread = variance(reduced.first()) + variance(reduced.last());
     let series = Series::new(values, xs);
-    let change = series.change(primary).abs();
-    let z_score = if change == 0.0 {
-        0.0
-    } else if spread == 0.0 {
-        f64::INFINITY
-    } else {
-        change / spread
-    };
     PathGrowth {
         key: key.clone(),
         frames,
+        z_score: z_score(series.change(primary), spread),
         series,
-        z_score,
+    }
+}
+
+/// A change in standard errors, given the summed variance of its two ends.
+fn z_score(change: f64, variance: f64) -> f64 {
+    if change == 0.0 {
+        0.0
+    } else if variance == 0.0 {
+        f64::INFINITY
+    } else {
+        change.abs() / variance.sqrt()
     }
 }
 

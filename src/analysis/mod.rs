@@ -4,5 +4,6 @@
 pub mod sites;
 pub mod top;
 pub mod paths;
+pub mod sampling;
 pub mod fit;
 pub mod growth;

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use super::sampling::Sampling;
 use crate::model::{LocId, Profile};
 
 /// How samples are grouped, as `go tool pprof -functions` and `-lines` do.
@@ -43,6 +44,8 @@ pub struct SiteTable {
     pub flat: Vec<i64>,
     pub cum: Vec<i64>,
     pub totals: Vec<i64>,
+    /// Sampling variance of each site's flat in-use bytes (see [`Sampling`]).
+    pub variance: Vec<f64>,
     pub width: usize,
     index: HashMap<SiteKey, usize>,
 }
@@ -148,9 +151,12 @@ pub fn aggregate(profile: &Profile, granularity: Granularity) -> SiteTable {
     let mut flat = vec![0i64; count * width];
     let mut cum = vec![0i64; count * width];
     let mut seen = vec![usize::MAX; count];
+    let mut variance = vec![0.0; count];
+    let sampling = Sampling::of(profile);
     for (index, sample) in profile.samples().enumerate() {
         let mut frames = sites.stack(sample.stack);
         let Some(leaf) = frames.next() else { continue };
+        variance[leaf as usize] += sampling.variance(sample.values);
         add(&mut flat, leaf as usize, width, sample.values);
         add(&mut cum, leaf as usize, width, sample.values);
         seen[leaf as usize] = index;
@@ -167,6 +173,7 @@ pub fn aggregate(profile: &Profile, granularity: Granularity) -> SiteTable {
         flat,
         cum,
         totals: profile.totals(),
+        variance,
         width,
         index: sites.index,
     }

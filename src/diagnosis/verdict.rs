@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::analysis::growth::{Analysis, PathGrowth};
+use super::{MIN_GROWTH_BYTES, MIN_GROWTH_COUNT};
+use crate::analysis::growth::{Analysis, PathGrowth, Series};
 
 /// Smallest change, in standard errors of the sampling, that counts as real.
 pub const MIN_Z: f64 = 3.0;
@@ -28,6 +29,18 @@ impl Verdict {
         matches!(self, Verdict::Linear | Verdict::FasterThanLinear)
     }
 
+    /// A short form for table cells.
+    pub fn short(self) -> &'static str {
+        match self {
+            Verdict::Linear => "linear",
+            Verdict::FasterThanLinear => "faster",
+            Verdict::LevellingOff => "levels off",
+            Verdict::Noise => "noise",
+            Verdict::Shrinking => "shrinking",
+            Verdict::Flat => "flat",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Verdict::Linear => "linear growth",
@@ -42,17 +55,21 @@ impl Verdict {
 
 /// Judges a path on the analysis' primary measure.
 pub fn judge(analysis: &Analysis, path: &PathGrowth) -> Verdict {
+    judge_series(analysis, &path.series, path.z_score)
+}
+
+/// Judges a series whose change is `z_score` standard errors of sampling.
+pub fn judge_series(analysis: &Analysis, series: &Series, z_score: f64) -> Verdict {
     let measure = analysis.primary;
-    let series = &path.series;
     let change = series.change(measure);
     let fit = &series.fits[measure];
     if change == 0.0 && fit.slope == 0.0 {
         return Verdict::Flat;
     }
-    let enough_samples = path.z_score >= MIN_Z;
+    let enough_samples = z_score >= MIN_Z;
     let points = analysis.names.len();
     let interval_clear = points < 3 || fit.slope_low > 0.0 || fit.slope_high < 0.0;
-    if !enough_samples {
+    if !enough_samples || is_small(analysis, series) {
         return Verdict::Noise;
     }
     // A series that rose and then stayed flat has a robust slope near zero,
@@ -73,4 +90,23 @@ pub fn judge(analysis: &Analysis, path: &PathGrowth) -> Verdict {
         return Verdict::Noise;
     }
     Verdict::Linear
+}
+
+/// True for a change too small to tell from work in flight: under
+/// [`MIN_GROWTH_COUNT`] objects and [`MIN_GROWTH_BYTES`] bytes at its largest.
+fn is_small(analysis: &Analysis, series: &Series) -> bool {
+    let largest = |m: usize| {
+        let first = series.first(m);
+        series.values[m]
+            .iter()
+            .map(|v| (v - first).abs())
+            .fold(0.0, f64::max)
+    };
+    let heap = analysis.heap;
+    match (heap.inuse_objects, heap.inuse_space) {
+        (Some(objects), Some(space)) => {
+            largest(objects) < MIN_GROWTH_COUNT && largest(space) < MIN_GROWTH_BYTES
+        }
+        _ => largest(analysis.primary) < MIN_GROWTH_COUNT,
+    }
 }

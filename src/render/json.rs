@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::report::{changed_sites, ReportOptions};
 use crate::analysis::growth::{Analysis, AxisSource, Series};
 use crate::diagnosis::{Confidence, Finding, Kind, Rates, SiteFinding};
-use crate::diagnosis::verdict::Verdict;
+use crate::analysis::fit::Fit;
+use crate::diagnosis::verdict::{judge_series, Verdict};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -69,6 +70,17 @@ struct JsonSite<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     per_second: Option<JsonChange>,
     retained_share: Option<f64>,
+    /// Fit of the primary measure against the axis.
+    fit: JsonFit,
+    verdict: Verdict,
+}
+
+#[derive(Serialize)]
+struct JsonFit {
+    slope: f64,
+    slope_low: f64,
+    slope_high: f64,
+    r_squared: f64,
 }
 
 #[derive(Serialize)]
@@ -144,6 +156,8 @@ pub fn write_json(
                     per_task,
                     per_second,
                     retained_share: analysis.retained_share(&site.series),
+                    fit: json_fit(&site.series.fits[analysis.primary]),
+                    verdict: judge_series(analysis, &site.series, site.z_score),
                 }
             })
             .collect(),
@@ -154,6 +168,15 @@ pub fn write_json(
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)
+}
+
+fn json_fit(fit: &Fit) -> JsonFit {
+    JsonFit {
+        slope: fit.slope,
+        slope_low: fit.slope_low,
+        slope_high: fit.slope_high,
+        r_squared: fit.r_squared,
+    }
 }
 
 fn snapshots(analysis: &Analysis) -> Vec<JsonSnapshot<'_>> {

@@ -3,11 +3,12 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 
 use super::names::Shortener;
 use super::units::{scaled, scaled_f64};
 use crate::analysis::growth::{Analysis, SiteGrowth};
+use crate::diagnosis::verdict::judge_series;
 use crate::diagnosis::{Finding, Kind, Rates};
 
 pub use super::json::write_json;
@@ -31,12 +32,25 @@ pub fn changed_sites(analysis: &Analysis) -> Vec<&SiteGrowth> {
     let mut sites: Vec<&SiteGrowth> = analysis
         .sites
         .iter()
-        .filter(|s| (0..analysis.measures.len()).any(|m| s.series.change(m) != 0.0))
+        .filter(|s| {
+            if analysis.names.len() >= 3 {
+                s.series.values[primary].iter().any(|v| *v != s.series.first(primary))
+            } else {
+                (0..analysis.measures.len()).any(|m| s.series.change(m) != 0.0)
+            }
+        })
         .collect();
+    let growth = |s: &SiteGrowth| {
+        if analysis.names.len() >= 3 {
+            s.series.slope(primary)
+        } else {
+            s.series.change(primary)
+        }
+    };
     sites.sort_by(|a, b| {
-        b.series
-            .change(primary)
-            .total_cmp(&a.series.change(primary))
+        growth(b)
+            .total_cmp(&growth(a))
+            .then_with(|| b.series.change(primary).total_cmp(&a.series.change(primary)))
             .then_with(|| a.key.cmp(&b.key))
     });
     sites
@@ -55,7 +69,12 @@ pub fn write_table(
         writeln!(out, "\nNo site changed between the snapshots.")?;
     } else {
         writeln!(out)?;
-        write_trimmed(out, &site_table(analysis, shown))?;
+        let table = if analysis.names.len() >= 3 {
+            fit_table(analysis, shown)
+        } else {
+            site_table(analysis, shown)
+        };
+        write_trimmed(out, &table)?;
         if sites.len() > shown.len() {
             writeln!(
                 out,
@@ -139,11 +158,7 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
         .set_width(WIDTH)
         .set_header(header.clone());
     for site in sites {
-        let mut name = names.short(&site.key.function);
-        if let (Some(file), Some(line)) = (&site.key.file, site.key.line) {
-            name = format!("{name} {}:{line}", short_file(file));
-        }
-        let mut row = vec![name];
+        let mut row = vec![site_name(&names, site)];
         for (i, (m, _)) in cols.iter().enumerate() {
             let unit = &analysis.measures[*m].unit;
             row.push(signed(scaled(site.series.change(*m) as i64, unit)));
@@ -161,6 +176,7 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
+    keep_names_wide(&mut table);
     table
 }
 
@@ -193,6 +209,76 @@ pub fn write_trimmed(out: &mut dyn Write, table: &Table) -> io::Result<()> {
         writeln!(out, "{}", line.trim_end())?;
     }
     Ok(())
+}
+
+/// The site table of a series of three or more snapshots: the robust growth
+/// per task of the primary measure with its interval, the fit and the verdict.
+fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
+    let primary = analysis.primary;
+    let unit = &analysis.measures[primary].unit;
+    let per = analysis.axis.unit();
+    let change = if Some(primary) == analysis.heap.inuse_space {
+        "Δ in-use".to_string()
+    } else {
+        format!("Δ {}", analysis.measures[primary].name)
+    };
+    let mut header = vec![
+        "site".to_string(),
+        change,
+        format!("per {per}"),
+        "interval".into(),
+        "R²".into(),
+    ];
+    let objects = analysis.heap.inuse_objects.filter(|&m| m != primary);
+    if objects.is_some() {
+        header.push(format!("obj/{per}"));
+    }
+    header.push("verdict".into());
+    let names = Shortener::new(sites.iter().map(|s| s.key.function.as_str()));
+    let mut table = Table::new();
+    table
+        .load_preset(HEADER_RULE)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(WIDTH)
+        .set_header(header.clone());
+    for site in sites {
+        let fit = &site.series.fits[primary];
+        let mut row = vec![
+            site_name(&names, site),
+            signed(scaled(site.series.change(primary) as i64, unit)),
+            rate(fit.slope, unit),
+            format!("{}–{}", rate(fit.slope_low, unit), rate(fit.slope_high, unit)),
+            format!("{:.2}", fit.r_squared),
+        ];
+        if let Some(m) = objects {
+            row.push(number(site.series.slope(m)));
+        }
+        let verdict = judge_series(analysis, &site.series, site.z_score);
+        row.push(verdict.short().to_string());
+        table.add_row(row);
+    }
+    for index in 1..header.len() - 1 {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    keep_names_wide(&mut table);
+    table
+}
+
+/// Gives the site column at least 30 columns, so names wrap last.
+fn keep_names_wide(table: &mut Table) {
+    if let Some(column) = table.column_mut(0) {
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(30)));
+    }
+}
+
+fn site_name(names: &Shortener, site: &SiteGrowth) -> String {
+    let name = names.short(&site.key.function);
+    match (&site.key.file, site.key.line) {
+        (Some(file), Some(line)) => format!("{name} {}:{line}", short_file(file)),
+        _ => name,
+    }
 }
 
 fn short_file(file: &str) -> &str {
