@@ -35,6 +35,47 @@ impl Shortener {
     }
 }
 
+/// Shortens names in a table to at most `max` characters by cutting out
+/// the middle, unless two names would then read the same: those keep their
+/// full form, so every row stays unambiguous.
+pub fn elide_all(names: &[String], max: usize) -> Vec<String> {
+    let elided: Vec<String> = names.iter().map(|name| elide(name, max)).collect();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (name, short) in names.iter().zip(&elided) {
+        if name != short {
+            *counts.entry(short.as_str()).or_default() += 1;
+        }
+    }
+    names
+        .iter()
+        .zip(&elided)
+        .map(|(name, short)| {
+            let clashes = counts.get(short.as_str()).is_some_and(|&n| n > 1)
+                || (name != short && names.contains(short));
+            if clashes {
+                name.clone()
+            } else {
+                short.clone()
+            }
+        })
+        .collect()
+}
+
+/// Cuts the middle out of `name` so it fits in `max` characters, keeping the
+/// start (the package) and more of the end (the function).
+fn elide(name: &str, max: usize) -> String {
+    let count = name.chars().count();
+    if count <= max || max < 8 {
+        return name.to_string();
+    }
+    let keep = max - 1;
+    let head = keep * 2 / 5;
+    let tail = keep - head;
+    let start: String = name.chars().take(head).collect();
+    let end: String = name.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// Drops the directories of the import path: everything up to the last `/`
 /// before the symbol part (the first `(` or `[`, which may contain paths).
 pub fn strip_path(name: &str) -> &str {
@@ -61,6 +102,21 @@ mod tests {
             strip_path("example.com/m.Map[go.shape.*example.com/x.T]"),
             "m.Map[go.shape.*example.com/x.T]"
         );
+    }
+
+    #[test]
+    fn elide_keeps_both_ends() {
+        let names = vec!["runtime.mallocgcSmallScanNoHeaderSC1".to_string()];
+        assert_eq!(elide_all(&names, 30), vec!["runtime.mal…allScanNoHeaderSC1"]);
+    }
+
+    #[test]
+    fn elided_names_that_clash_stay_whole() {
+        let names = vec![
+            "main.prefix_one_xxxxxxxxxxxxxxxxxxxx.Handler".to_string(),
+            "main.prefix_two_xxxxxxxxxxxxxxxxxxxx.Handler".to_string(),
+        ];
+        assert_eq!(elide_all(&names, 20), names);
     }
 
     #[test]

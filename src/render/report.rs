@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 
-use super::names::Shortener;
+use super::names::{elide_all, Shortener};
 use super::units::{scaled, scaled_f64};
 use crate::analysis::growth::{Analysis, SiteGrowth};
 use crate::diagnosis::verdict::judge_series;
@@ -15,6 +15,9 @@ pub use super::json::write_json;
 
 /// A comfy-table style with one rule under the header and no other lines.
 const HEADER_RULE: &str = "     ──            ";
+
+/// Characters of a site name shown in a table before its middle is cut out.
+const NAME_WIDTH: usize = 30;
 
 /// Terminal width the table is laid out for.
 const WIDTH: u16 = 100;
@@ -122,8 +125,8 @@ fn columns(analysis: &Analysis) -> Vec<(usize, &'static str)> {
     let heap = analysis.heap;
     let wanted = [
         (heap.inuse_space, "in-use"),
-        (heap.inuse_objects, "objects"),
-        (heap.alloc_space, "allocated"),
+        (heap.inuse_objects, "obj"),
+        (heap.alloc_space, "alloc"),
     ];
     let found: Vec<(usize, &'static str)> = wanted
         .iter()
@@ -143,22 +146,25 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
     let mut header = vec!["site".to_string()];
     for (i, (_, heading)) in cols.iter().enumerate() {
         header.push(format!("Δ {heading}"));
-        if rates && i < 2 {
+        if rates && i == 0 {
             header.push(format!("per {per}"));
+        }
+        if rates && i == 1 {
+            header.push(format!("obj/{per}"));
         }
     }
     if analysis.retained_share(&analysis.totals).is_some() {
-        header.push("retained".into());
+        header.push("kept".into());
     }
-    let names = Shortener::new(sites.iter().map(|s| s.key.function.as_str()));
+    let names = site_names(sites);
     let mut table = Table::new();
     table
         .load_preset(HEADER_RULE)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(WIDTH)
         .set_header(header.clone());
-    for site in sites {
-        let mut row = vec![site_name(&names, site)];
+    for (site, name) in sites.iter().zip(names) {
+        let mut row = vec![name];
         for (i, (m, _)) in cols.iter().enumerate() {
             let unit = &analysis.measures[*m].unit;
             row.push(signed(scaled(site.series.change(*m) as i64, unit)));
@@ -166,7 +172,7 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
                 row.push(rate(site.series.slope(*m), unit));
             }
         }
-        if header.last().is_some_and(|h| h == "retained") {
+        if header.last().is_some_and(|h| h == "kept") {
             row.push(share(analysis.retained_share(&site.series)));
         }
         table.add_row(row);
@@ -234,17 +240,17 @@ fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
         header.push(format!("obj/{per}"));
     }
     header.push("verdict".into());
-    let names = Shortener::new(sites.iter().map(|s| s.key.function.as_str()));
+    let names = site_names(sites);
     let mut table = Table::new();
     table
         .load_preset(HEADER_RULE)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(WIDTH)
         .set_header(header.clone());
-    for site in sites {
+    for (site, name) in sites.iter().zip(names) {
         let fit = &site.series.fits[primary];
         let mut row = vec![
-            site_name(&names, site),
+            name,
             signed(scaled(site.series.change(primary) as i64, unit)),
             rate(fit.slope, unit),
             format!("{}–{}", rate(fit.slope_low, unit), rate(fit.slope_high, unit)),
@@ -266,19 +272,31 @@ fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
     table
 }
 
-/// Gives the site column at least 30 columns, so names wrap last.
+/// Gives the site column room for [`NAME_WIDTH`] characters, so names wrap
+/// last.
 fn keep_names_wide(table: &mut Table) {
     if let Some(column) = table.column_mut(0) {
-        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(30)));
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+            NAME_WIDTH as u16 + 2,
+        )));
     }
 }
 
-fn site_name(names: &Shortener, site: &SiteGrowth) -> String {
-    let name = names.short(&site.key.function);
-    match (&site.key.file, site.key.line) {
-        (Some(file), Some(line)) => format!("{name} {}:{line}", short_file(file)),
-        _ => name,
-    }
+/// Display names of the table's sites: import paths dropped where that stays
+/// unambiguous, then the middle cut out of names longer than the column.
+fn site_names(sites: &[&SiteGrowth]) -> Vec<String> {
+    let shortener = Shortener::new(sites.iter().map(|s| s.key.function.as_str()));
+    let names: Vec<String> = sites
+        .iter()
+        .map(|site| {
+            let name = shortener.short(&site.key.function);
+            match (&site.key.file, site.key.line) {
+                (Some(file), Some(line)) => format!("{name} {}:{line}", short_file(file)),
+                _ => name,
+            }
+        })
+        .collect();
+    elide_all(&names, NAME_WIDTH)
 }
 
 fn short_file(file: &str) -> &str {
