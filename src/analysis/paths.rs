@@ -28,7 +28,6 @@ pub struct PathValues {
     /// Frames from the leaf up to and including the owner, of the sample with
     /// the largest value at the first sample type that has one.
     pub frames: Vec<String>,
-    frames_weight: i64,
     /// Sampling variance of the in-use bytes estimate (see [`Sampling`]);
     /// 0 for exact profiles and for profiles that are not sampled by size.
     pub variance: f64,
@@ -76,19 +75,61 @@ pub fn library_of(function: &str) -> &str {
     }
 }
 
-/// A frame of an expanded stack.
-struct Frame<'a> {
-    function: &'a str,
+/// What the owner rule needs to know about one function name.
+struct Facts<'a> {
+    name: &'a str,
+    standard: bool,
+    /// A known wrapper outside the standard library (a logger's With).
+    third_party_wrapper: bool,
+    library: &'a str,
+}
+
+/// Facts of every distinct function name, computed once per profile, and
+/// the name index of every function.
+struct Names<'a> {
+    facts: Vec<Facts<'a>>,
+    of_function: Vec<u32>,
+}
+
+impl<'a> Names<'a> {
+    fn new(profile: &'a Profile) -> Self {
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        let mut facts = Vec::new();
+        let mut of_function = Vec::with_capacity(profile.functions.len());
+        for function in &profile.functions {
+            let name = profile.str(function.name);
+            let id = *index.entry(name).or_insert_with(|| {
+                let standard = is_standard(name);
+                facts.push(Facts {
+                    name,
+                    standard,
+                    third_party_wrapper: !standard
+                        && crate::diagnosis::catalogue::family_of(name).is_some(),
+                    library: library_of(name),
+                });
+                facts.len() as u32 - 1
+            });
+            of_function.push(id);
+        }
+        Names { facts, of_function }
+    }
+}
+
+/// A frame of an expanded stack: a name index, and whether the compiler
+/// inlined it into its caller.
+#[derive(Clone, Copy)]
+struct Frame {
+    name: u32,
     inlined: bool,
 }
 
-fn expand<'a>(profile: &'a Profile, stack: &[LocId], frames: &mut Vec<Frame<'a>>) {
+fn expand(profile: &Profile, names: &Names<'_>, stack: &[LocId], frames: &mut Vec<Frame>) {
     frames.clear();
     for &location in stack {
         let lines = profile.location_lines(location);
         for (i, line) in lines.iter().enumerate() {
             frames.push(Frame {
-                function: profile.function_name(line.function),
+                name: names.of_function[line.function.index()],
                 inlined: i + 1 < lines.len(),
             });
         }
@@ -96,11 +137,20 @@ fn expand<'a>(profile: &'a Profile, stack: &[LocId], frames: &mut Vec<Frame<'a>>
 }
 
 /// Index of the owner frame in a leaf-first stack.
-fn owner_index(frames: &[Frame<'_>]) -> Option<usize> {
-    let wrapping = wrapping_library(frames);
-    let is_user = |frame: &Frame<'_>| {
-        !is_standard(frame.function)
-            && wrapping.is_none_or(|library| library_of(frame.function) != library)
+fn owner_index(names: &Names<'_>, frames: &[Frame]) -> Option<usize> {
+    let facts = |frame: &Frame| &names.facts[frame.name as usize];
+    // The third-party library of a known wrapper on the stack (a logger such
+    // as logrus or zap, or github.com/pkg/errors): its own frames are skipped
+    // on the way to the owner.
+    let wrapping = frames
+        .iter()
+        .map(facts)
+        .find(|f| f.third_party_wrapper)
+        .map(|f| f.library)
+        .filter(|library| *library != "main");
+    let is_user = |frame: &Frame| {
+        let f = facts(frame);
+        !f.standard && wrapping.is_none_or(|library| f.library != library)
     };
     let mut first_user = None;
     for (i, frame) in frames.iter().enumerate() {
@@ -117,47 +167,43 @@ fn owner_index(frames: &[Frame<'_>]) -> Option<usize> {
     }
     // Every frame outside the standard library is in the wrapping library:
     // take the outermost of them.
-    frames.iter().rposition(|frame| !is_standard(frame.function))
+    frames.iter().rposition(|frame| !facts(frame).standard)
 }
 
-/// The third-party library of a known wrapper on the stack (a logger such as
-/// logrus or zap, or github.com/pkg/errors), whose own frames are skipped on
-/// the way to the owner.
-fn wrapping_library<'a>(frames: &[Frame<'a>]) -> Option<&'a str> {
-    frames
-        .iter()
-        .filter(|frame| !is_standard(frame.function))
-        .find(|frame| crate::diagnosis::catalogue::family_of(frame.function).is_some())
-        .map(|frame| library_of(frame.function))
-        .filter(|library| *library != "main")
+/// Sums of one path while a profile is read.
+struct Accumulator {
+    values: Vec<i64>,
+    variance: f64,
+    frames: Vec<u32>,
+    frames_weight: i64,
 }
 
 /// Groups all samples of a profile by path.
 pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathValues> {
+    let names = Names::new(profile);
     let width = profile.sample_types.len();
-    let mut paths: HashMap<PathKey, PathValues> = HashMap::new();
+    let mut paths: HashMap<(u32, u32), Accumulator> = HashMap::new();
     let mut frames = Vec::new();
     // In goroutine profiles every leaf is runtime.gopark; the call the owner
     // blocks in (runtime.chanrecv1, sync.(*WaitGroup).Wait) says more.
     let blocking_site = profile.kind() == crate::model::ProfileKind::Goroutine;
     for sample in profile.samples() {
-        expand(profile, sample.stack, &mut frames);
+        expand(profile, &names, sample.stack, &mut frames);
         let Some(leaf) = frames.first() else { continue };
-        let owner = owner_index(&frames);
+        let owner = owner_index(&names, &frames);
         let site = match owner {
-            Some(i) if blocking_site && i > 0 => frames[i - 1].function,
-            _ => leaf.function,
+            Some(i) if blocking_site && i > 0 => frames[i - 1].name,
+            _ => leaf.name,
         };
-        let key = PathKey {
-            site: site.to_string(),
-            owner: owner.map(|i| frames[i].function.to_string()),
-        };
-        let entry = paths.entry(key).or_insert_with(|| PathValues {
-            values: vec![0; width],
-            frames: Vec::new(),
-            frames_weight: i64::MIN,
-            variance: 0.0,
-        });
+        let owner_name = owner.map_or(u32::MAX, |i| frames[i].name);
+        let entry = paths
+            .entry((site, owner_name))
+            .or_insert_with(|| Accumulator {
+                values: vec![0; width],
+                variance: 0.0,
+                frames: Vec::new(),
+                frames_weight: i64::MIN,
+            });
         entry.variance += sampling.variance(sample.values);
         for (total, value) in entry.values.iter_mut().zip(sample.values) {
             *total = total.wrapping_add(*value);
@@ -166,10 +212,26 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
         if weight > entry.frames_weight {
             entry.frames_weight = weight;
             let end = owner.map_or(frames.len(), |i| i + 1);
-            entry.frames = frames[..end].iter().map(|f| f.function.to_string()).collect();
+            entry.frames.clear();
+            entry.frames.extend(frames[..end].iter().map(|f| f.name));
         }
     }
+    let name = |id: u32| names.facts[id as usize].name.to_string();
     paths
+        .into_iter()
+        .map(|((site, owner), accumulator)| {
+            let key = PathKey {
+                site: name(site),
+                owner: (owner != u32::MAX).then(|| name(owner)),
+            };
+            let values = PathValues {
+                values: accumulator.values,
+                frames: accumulator.frames.iter().map(|&id| name(id)).collect(),
+                variance: accumulator.variance,
+            };
+            (key, values)
+        })
+        .collect()
 }
 
 #[cfg(test)]
