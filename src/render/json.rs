@@ -2,6 +2,7 @@
 //! README; `schema_version` changes whenever a field changes meaning or is
 //! removed.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -72,6 +73,8 @@ struct JsonSite<'a> {
     retained_share: Option<f64>,
     /// Fit of the primary measure against the axis.
     fit: JsonFit,
+    /// Fit of every measure, by sample type name.
+    fits: BTreeMap<&'a str, JsonFit>,
     verdict: Verdict,
 }
 
@@ -157,6 +160,12 @@ pub fn write_json(
                     per_second,
                     retained_share: analysis.retained_share(&site.series),
                     fit: json_fit(&site.series.fits[analysis.primary]),
+                    fits: analysis
+                        .measures
+                        .iter()
+                        .zip(&site.series.fits)
+                        .map(|(m, fit)| (m.name.as_str(), json_fit(fit)))
+                        .collect(),
                     verdict: judge_series(analysis, &site.series, site.z_score),
                 }
             })
