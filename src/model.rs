@@ -202,7 +202,9 @@ impl Profile {
     }
 
     pub fn sample_type_index(&self, name: &str) -> Option<usize> {
-        self.sample_types.iter().position(|t| self.str(t.kind) == name)
+        self.sample_types
+            .iter()
+            .position(|t| self.str(t.kind) == name)
     }
 
     pub fn sample_unit(&self, index: usize) -> &str {

@@ -89,7 +89,14 @@ fn top_matches_go_tool_pprof() {
 #[test]
 fn top_reads_other_sample_types() {
     let file = profiles().join("ctxchain/heap-006000.pb.gz");
-    let top = json(&["top", path_str(&file), "-s", "alloc_objects", "--format", "json"]);
+    let top = json(&[
+        "top",
+        path_str(&file),
+        "-s",
+        "alloc_objects",
+        "--format",
+        "json",
+    ]);
     assert_eq!(top["sample_type"], "alloc_objects");
     assert_eq!(top["total"], 32229);
     assert_eq!(site(&top, "context.WithValue")["flat"], 6000);
@@ -104,7 +111,10 @@ fn top_table_uses_pprof_units() {
     assert!(stdout.contains("of 393.70kB total"), "{stdout}");
     assert!(stdout.contains("281.25kB"), "{stdout}");
     assert!(stdout.contains("375.11kB"), "{stdout}");
-    assert!(stdout.contains("Dropped 33 sites (cum <= 1.97kB)"), "{stdout}");
+    assert!(
+        stdout.contains("Dropped 33 sites (cum <= 1.97kB)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -145,7 +155,13 @@ fn diff_finds_context_chain() {
 #[test]
 fn diff_site_changes_match_pprof_diff_base() {
     let (before, after) = ends("ctxchain");
-    let report = json(&["diff", path_str(&before), path_str(&after), "--format", "json"]);
+    let report = json(&[
+        "diff",
+        path_str(&before),
+        path_str(&after),
+        "--format",
+        "json",
+    ]);
     let sites = report["sites"].as_array().expect("sites");
     let change = |name: &str| {
         sites
@@ -209,7 +225,10 @@ fn diff_rejects_wrong_task_count() {
     let (before, after) = ends("ctxchain");
     let (code, _, stderr) = run(&["diff", path_str(&before), path_str(&after), "--tasks", "5"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("--tasks has 1 values for 2 snapshots"), "{stderr}");
+    assert!(
+        stderr.contains("--tasks has 1 values for 2 snapshots"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -269,10 +288,30 @@ fn trend_verdicts_per_variant() {
         ("ctxchain-8workers", "chain", "main.runCtxChain", "linear"),
         ("ctxchain-sampled", "chain", "main.runCtxChain", "linear"),
         ("reqchain", "chain", "main.runReqChain", "linear"),
-        ("errchain", "chain", "main.runErrChain", "faster_than_linear"),
-        ("loggerchain", "growing_buffer", "main.runLoggerChain", "linear"),
-        ("appendslice", "unbounded_collection", "main.runAppendSlice", "linear"),
-        ("mapgrow", "unbounded_collection", "main.runMapGrow", "linear"),
+        (
+            "errchain",
+            "chain",
+            "main.runErrChain",
+            "faster_than_linear",
+        ),
+        (
+            "loggerchain",
+            "growing_buffer",
+            "main.runLoggerChain",
+            "linear",
+        ),
+        (
+            "appendslice",
+            "unbounded_collection",
+            "main.runAppendSlice",
+            "linear",
+        ),
+        (
+            "mapgrow",
+            "unbounded_collection",
+            "main.runMapGrow",
+            "linear",
+        ),
     ];
     for (name, kind, owner, verdict) in cases {
         let leak = only_leak(name);
@@ -285,16 +324,46 @@ fn trend_verdicts_per_variant() {
 #[test]
 fn trend_figures_within_ten_percent() {
     let leak = only_leak("ctxchain");
-    assert_near(&leak["per_task"]["inuse_bytes"], 48.0, 0.01, "ctxchain bytes");
-    assert_near(&leak["total_per_task"]["inuse_bytes"], 64.0, 0.01, "ctxchain total");
-    assert_near(&leak["total_per_task"]["inuse_objects"], 2.0, 0.01, "ctxchain objects");
+    assert_near(
+        &leak["per_task"]["inuse_bytes"],
+        48.0,
+        0.01,
+        "ctxchain bytes",
+    );
+    assert_near(
+        &leak["total_per_task"]["inuse_bytes"],
+        64.0,
+        0.01,
+        "ctxchain total",
+    );
+    assert_near(
+        &leak["total_per_task"]["inuse_objects"],
+        2.0,
+        0.01,
+        "ctxchain objects",
+    );
     // Go's default sampling: the whole owner's figures are what can be
     // estimated well (about 2 objects and 64 B per task in truth).
     let sampled = only_leak("ctxchain-sampled");
-    assert_near(&sampled["total_per_task"]["inuse_bytes"], 64.0, 0.1, "sampled bytes");
-    assert_near(&sampled["total_per_task"]["inuse_objects"], 2.0, 0.1, "sampled objects");
+    assert_near(
+        &sampled["total_per_task"]["inuse_bytes"],
+        64.0,
+        0.1,
+        "sampled bytes",
+    );
+    assert_near(
+        &sampled["total_per_task"]["inuse_objects"],
+        2.0,
+        0.1,
+        "sampled objects",
+    );
     let slice = only_leak("appendslice");
-    assert_near(&slice["per_task"]["inuse_bytes"], 79.2, 0.1, "appendslice bytes");
+    assert_near(
+        &slice["per_task"]["inuse_bytes"],
+        79.2,
+        0.1,
+        "appendslice bytes",
+    );
 }
 
 #[test]
@@ -327,7 +396,12 @@ fn trend_finds_leaked_goroutines() {
     assert_eq!(finding["kind"], "leaked_goroutines");
     assert_eq!(finding["owner"], "main.waitForReply");
     assert_eq!(finding["site"], "runtime.chanrecv1");
-    assert_near(&finding["per_task"]["primary"], 1.0, 0.01, "goroutines per task");
+    assert_near(
+        &finding["per_task"]["primary"],
+        1.0,
+        0.01,
+        "goroutines per task",
+    );
 }
 
 #[test]

@@ -111,7 +111,11 @@ pub fn least_squares(xs: &[f64], ys: &[f64]) -> (f64, f64, f64) {
     let mean_x = xs.iter().sum::<f64>() / n;
     let mean_y = ys.iter().sum::<f64>() / n;
     let sxx: f64 = xs.iter().map(|x| (x - mean_x).powi(2)).sum();
-    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mean_x) * (y - mean_y)).sum();
+    let sxy: f64 = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| (x - mean_x) * (y - mean_y))
+        .sum();
     let slope = if sxx == 0.0 { 0.0 } else { sxy / sxx };
     let intercept = mean_y - slope * mean_x;
     let residual = xs

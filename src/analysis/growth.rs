@@ -10,7 +10,7 @@ use super::sampling::Sampling;
 use super::sites::{aggregate, Granularity, SiteKey};
 use crate::model::{Profile, ProfileKind};
 
-/// What one snapshot contributes to the analysis; the profile itself can be
+/// The part of one snapshot the analysis uses. The profile itself can be
 /// dropped once this is built.
 #[derive(Clone, Debug)]
 pub struct Reduced {
@@ -70,7 +70,7 @@ pub fn reduce(name: &str, profile: &Profile, granularity: Granularity) -> Reduce
     }
 }
 
-/// Where the x values of the fit come from.
+/// Source of the x values of the fit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AxisSource {
     /// Task counts given on the command line.
@@ -102,7 +102,7 @@ impl Axis {
         )
     }
 
-    /// What one unit of x is: "task", "second" or "snapshot".
+    /// Returns the unit of x: "task", "second" or "snapshot".
     pub fn unit(&self) -> &'static str {
         match self.source {
             AxisSource::Timestamps => "second",
@@ -111,13 +111,15 @@ impl Axis {
         }
     }
 
-    /// Where the x values came from, for people.
+    /// Describes the source of the x values, for people.
     pub fn describe(&self) -> &'static str {
         match self.source {
             AxisSource::Option => "task counts from --tasks",
             AxisSource::FileNames => "task counts from the file names",
             AxisSource::Manifest => "task counts from the recording manifest",
-            AxisSource::Timestamps => "no task counts: growth per second from the profiles' timestamps",
+            AxisSource::Timestamps => {
+                "no task counts: growth per second from the profiles' timestamps"
+            }
             AxisSource::Order => "no task counts: figures are changes between snapshots",
         }
     }
@@ -204,7 +206,7 @@ pub struct Analysis {
     pub paths: Vec<PathGrowth>,
 }
 
-/// Why a set of snapshots cannot be analysed together.
+/// Error raised when a set of snapshots cannot be analysed together.
 #[derive(Debug, thiserror::Error)]
 pub enum SeriesError {
     #[error("need at least two snapshots, got {0}")]
@@ -248,12 +250,13 @@ pub fn analyze(reduced: &[Reduced], axis: Axis) -> Result<Analysis, SeriesError>
         .into_iter()
         .map(|key| {
             let series = Series::new(
-                gather(reduced, measures.len(), |r| r.sites.get(key).map(|s| &s.values)),
+                gather(reduced, measures.len(), |r| {
+                    r.sites.get(key).map(|s| &s.values)
+                }),
                 xs,
             );
-            let variance = |r: Option<&Reduced>| {
-                r.and_then(|r| r.sites.get(key)).map_or(0.0, |s| s.variance)
-            };
+            let variance =
+                |r: Option<&Reduced>| r.and_then(|r| r.sites.get(key)).map_or(0.0, |s| s.variance);
             let spread = variance(reduced.first()) + variance(reduced.last());
             SiteGrowth {
                 key: key.clone(),
@@ -355,10 +358,8 @@ fn path_growth(
         .find_map(|r| r.paths.get(key))
         .map(|p| p.frames.clone())
         .unwrap_or_default();
-    let variance = |r: Option<&Reduced>| {
-        r.and_then(|r| r.paths.get(key))
-            .map_or(0.0, |p| p.variance)
-    };
+    let variance =
+        |r: Option<&Reduced>| r.and_then(|r| r.paths.get(key)).map_or(0.0, |p| p.variance);
     let spread = variance(reduced.first()) + variance(reduced.last());
     let series = Series::new(values, xs);
     PathGrowth {

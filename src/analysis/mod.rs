@@ -1,9 +1,9 @@
 //! Analyses over decoded profiles: site aggregation, and growth between and
 //! across snapshots.
 
-pub mod sites;
-pub mod top;
-pub mod paths;
-pub mod sampling;
 pub mod fit;
 pub mod growth;
+pub mod paths;
+pub mod sampling;
+pub mod sites;
+pub mod top;

@@ -1,5 +1,5 @@
 //! Retention paths: samples grouped by the allocating function (the leaf
-//! frame) and the owner, the user function that holds the allocation.
+//! frame) and the owner, the user function that keeps the allocation alive.
 //!
 //! The owner is the first frame, walking from the leaf towards the root, that
 //! is neither in the Go runtime or standard library nor in the library of the
@@ -37,7 +37,9 @@ pub struct PathValues {
 /// `net/http.(*Request).WithContext`, `main` for `main.run.func1`.
 pub fn import_path(function: &str) -> &str {
     let symbol_start = function.find(['(', '[']).unwrap_or(function.len());
-    let package_start = function[..symbol_start].rfind('/').map_or(0, |slash| slash + 1);
+    let package_start = function[..symbol_start]
+        .rfind('/')
+        .map_or(0, |slash| slash + 1);
     let path_end = function[package_start..symbol_start]
         .find('.')
         .map_or(symbol_start, |dot| package_start + dot);
@@ -56,7 +58,7 @@ pub fn is_standard(function: &str) -> bool {
     !first.contains('.') || function.starts_with("type:")
 }
 
-/// The module-like prefix of a function's import path, used to tell frames of
+/// Returns the module-like prefix of a function's import path, used to tell frames of
 /// the wrapping library: `github.com/org/repo` for hosted paths, else the first
 /// two elements (`go.uber.org/zap`).
 pub fn library_of(function: &str) -> &str {
@@ -75,7 +77,7 @@ pub fn library_of(function: &str) -> &str {
     }
 }
 
-/// What the owner rule needs to know about one function name.
+/// Facts about one function name that the owner rule uses.
 struct Facts<'a> {
     name: &'a str,
     standard: bool,
@@ -184,8 +186,8 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
     let width = profile.sample_types.len();
     let mut paths: HashMap<(u32, u32), Accumulator> = HashMap::new();
     let mut frames = Vec::new();
-    // In goroutine profiles every leaf is runtime.gopark; the call the owner
-    // blocks in (runtime.chanrecv1, sync.(*WaitGroup).Wait) says more.
+    // In goroutine profiles every leaf is runtime.gopark, so the site is the
+    // call the owner blocks in (runtime.chanrecv1, sync.(*WaitGroup).Wait).
     let blocking_site = profile.kind() == crate::model::ProfileKind::Goroutine;
     for sample in profile.samples() {
         expand(profile, &names, sample.stack, &mut frames);
@@ -208,7 +210,13 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
         for (total, value) in entry.values.iter_mut().zip(sample.values) {
             *total = total.wrapping_add(*value);
         }
-        let weight = sample.values.iter().rev().copied().find(|&v| v != 0).unwrap_or(0);
+        let weight = sample
+            .values
+            .iter()
+            .rev()
+            .copied()
+            .find(|&v| v != 0)
+            .unwrap_or(0);
         if weight > entry.frames_weight {
             entry.frames_weight = weight;
             let end = owner.map_or(frames.len(), |i| i + 1);
@@ -239,13 +247,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn standard_library_is_told_by_the_first_path_element() {
+    fn standard_library_by_first_element() {
         assert!(is_standard("context.WithValue"));
         assert!(is_standard("net/http.(*Request).WithContext"));
         assert!(is_standard("runtime.malg"));
         assert!(!is_standard("main.pollEventsLeaky"));
         assert!(!is_standard("main.main.func1"));
-        assert!(!is_standard("github.com/sirupsen/logrus.(*Entry).WithField"));
+        assert!(!is_standard(
+            "github.com/sirupsen/logrus.(*Entry).WithField"
+        ));
         assert!(!is_standard("go.uber.org/zap.(*Logger).With"));
     }
 
@@ -259,8 +269,14 @@ mod tests {
             library_of("github.com/org/repo/internal/x.(*T).M"),
             "github.com/org/repo"
         );
-        assert_eq!(library_of("go.uber.org/zap/zapcore.(*CheckedEntry).Write"), "go.uber.org/zap");
-        assert_eq!(library_of("go.uber.org/zap.(*Logger).With"), "go.uber.org/zap");
+        assert_eq!(
+            library_of("go.uber.org/zap/zapcore.(*CheckedEntry).Write"),
+            "go.uber.org/zap"
+        );
+        assert_eq!(
+            library_of("go.uber.org/zap.(*Logger).With"),
+            "go.uber.org/zap"
+        );
         assert_eq!(library_of("main.run"), "main");
     }
 }

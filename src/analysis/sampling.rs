@@ -24,7 +24,11 @@ impl Sampling {
         Sampling {
             inuse_objects: profile.sample_type_index("inuse_objects"),
             inuse_space: profile.sample_type_index("inuse_space"),
-            rate: if space_period { profile.period as f64 } else { 1.0 },
+            rate: if space_period {
+                profile.period as f64
+            } else {
+                1.0
+            },
         }
     }
 
@@ -44,4 +48,3 @@ impl Sampling {
         size * size * count * (1.0 - kept) / kept
     }
 }
-

@@ -139,7 +139,9 @@ impl LocationSites {
 
     /// Sites of a whole stack, leaf first.
     pub fn stack<'a>(&'a self, stack: &'a [LocId]) -> impl Iterator<Item = u32> + 'a {
-        stack.iter().flat_map(move |&loc| self.of(loc).iter().copied())
+        stack
+            .iter()
+            .flat_map(move |&loc| self.of(loc).iter().copied())
     }
 }
 

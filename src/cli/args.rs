@@ -156,7 +156,11 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
                 'K' => 1u64 << 10,
                 'M' => 1 << 20,
                 'G' => 1 << 30,
-                _ => return Err(format!("invalid size {text:?}: use a number with K, M or G")),
+                _ => {
+                    return Err(format!(
+                        "invalid size {text:?}: use a number with K, M or G"
+                    ))
+                }
             };
             (&trimmed[..i], multiplier)
         }

@@ -4,11 +4,11 @@
 
 pub mod args;
 mod diff;
-mod snapshots;
-mod trend;
 pub mod flamegraph;
 pub mod gate;
 pub mod record;
+mod snapshots;
+mod trend;
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -104,8 +104,7 @@ fn read_manifest(manifest: &Path, kind: &str) -> Result<(Vec<PathBuf>, Option<Ve
     let parsed: Manifest = serde_json::from_str(&text)
         .with_context(|| format!("{}: invalid manifest", manifest.display()))?;
     let folder = manifest.parent().unwrap_or(Path::new("."));
-    let entries: Vec<&ManifestEntry> =
-        parsed.snapshots.iter().filter(|e| e.kind == kind).collect();
+    let entries: Vec<&ManifestEntry> = parsed.snapshots.iter().filter(|e| e.kind == kind).collect();
     if entries.is_empty() {
         bail!(
             "{}: the manifest lists no {kind} snapshots; choose another with --kind",
@@ -113,7 +112,10 @@ fn read_manifest(manifest: &Path, kind: &str) -> Result<(Vec<PathBuf>, Option<Ve
         );
     }
     let files = entries.iter().map(|e| folder.join(&e.file)).collect();
-    let tasks = entries.iter().map(|e| e.tasks).collect::<Option<Vec<f64>>>();
+    let tasks = entries
+        .iter()
+        .map(|e| e.tasks)
+        .collect::<Option<Vec<f64>>>();
     Ok((files, tasks))
 }
 
@@ -121,7 +123,12 @@ fn list_folder(folder: &Path, kind: &str) -> Result<Vec<PathBuf>> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(folder)
         .with_context(|| format!("{}: cannot list the folder", folder.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| path.is_file() && PROFILE_SUFFIXES.iter().any(|s| file_name(path).ends_with(s)))
+        .filter(|path| {
+            path.is_file()
+                && PROFILE_SUFFIXES
+                    .iter()
+                    .any(|s| file_name(path).ends_with(s))
+        })
         .collect();
     // A folder that mixes kinds (heap-*.pb.gz beside goroutine-*.pb.gz) is
     // narrowed to the requested kind by the file name prefix.

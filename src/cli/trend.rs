@@ -11,7 +11,10 @@ use crate::render::report::{self, ReportOptions};
 
 pub(super) fn run(args: TrendArgs) -> Result<()> {
     if !(args.project.is_finite() && args.project > 0.0) {
-        bail!("invalid --project {}: use a task count above 0", args.project);
+        bail!(
+            "invalid --project {}: use a task count above 0",
+            args.project
+        );
     }
     let input = expand_inputs(&args.snapshots, &args.kind)?;
     let paths = &input.paths;
@@ -22,7 +25,12 @@ pub(super) fn run(args: TrendArgs) -> Result<()> {
         );
     }
     let reduced = read_reduced(paths, &read_options(&args.read), granularity(args.lines))?;
-    let axis = choose_axis(&input, args.tasks.as_deref(), args.tasks_from_names, &reduced)?;
+    let axis = choose_axis(
+        &input,
+        args.tasks.as_deref(),
+        args.tasks_from_names,
+        &reduced,
+    )?;
     let analysis = analyze(&reduced, axis)?;
     let options = Options {
         projection_tasks: args.project,

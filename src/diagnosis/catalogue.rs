@@ -116,9 +116,15 @@ mod tests {
             family_of("github.com/sirupsen/logrus.(*Entry).WithField"),
             Some(Family::Logger)
         );
-        assert_eq!(family_of("go.uber.org/zap.(*Logger).With"), Some(Family::Logger));
+        assert_eq!(
+            family_of("go.uber.org/zap.(*Logger).With"),
+            Some(Family::Logger)
+        );
         assert_eq!(family_of("fmt.Errorf"), Some(Family::Error));
-        assert_eq!(family_of("github.com/pkg/errors.Wrapf"), Some(Family::Error));
+        assert_eq!(
+            family_of("github.com/pkg/errors.Wrapf"),
+            Some(Family::Error)
+        );
     }
 
     #[test]

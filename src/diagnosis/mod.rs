@@ -163,9 +163,10 @@ fn retains(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
         .heap
         .inuse_space
         .is_some_and(|m| path.series.fits[m].slope_low > 0.0);
-    let objects_flat = analysis.heap.inuse_objects.is_some_and(|m| {
-        path.series.slope(m).abs() < kind::FLAT_OBJECTS_PER_TASK
-    });
+    let objects_flat = analysis
+        .heap
+        .inuse_objects
+        .is_some_and(|m| path.series.slope(m).abs() < kind::FLAT_OBJECTS_PER_TASK);
     analysis.names.len() >= 3 && bytes_grow && objects_flat
 }
 
@@ -213,7 +214,11 @@ fn finding(
     options: &Options,
 ) -> Finding {
     let primary = analysis.primary;
-    members.sort_by(|a, b| b.0.series.change(primary).total_cmp(&a.0.series.change(primary)));
+    members.sort_by(|a, b| {
+        b.0.series
+            .change(primary)
+            .total_cmp(&a.0.series.change(primary))
+    });
     let sites: Vec<SiteFinding> = members
         .iter()
         .map(|&(path, verdict)| site_finding(analysis, path, verdict))
@@ -300,11 +305,12 @@ fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
 /// 100 recorded samples), nearly all of it kept, and with three or more
 /// snapshots a straight fit. Medium: at least 5.5 standard errors (about 30
 /// samples) and most of it kept. Low otherwise.
-fn confidence(analysis: &Analysis, leading: &SiteFinding, members: &[(&PathGrowth, Verdict)]) -> Confidence {
-    let z = members
-        .iter()
-        .map(|(p, _)| p.z_score)
-        .fold(0.0, f64::max);
+fn confidence(
+    analysis: &Analysis,
+    leading: &SiteFinding,
+    members: &[(&PathGrowth, Verdict)],
+) -> Confidence {
+    let z = members.iter().map(|(p, _)| p.z_score).fold(0.0, f64::max);
     // A value that grows in size keeps its object count, so its share of new
     // objects kept says nothing about it.
     let share = if leading.rates.inuse_objects.abs() < kind::FLAT_OBJECTS_PER_TASK {

@@ -29,7 +29,7 @@ impl Verdict {
         matches!(self, Verdict::Linear | Verdict::FasterThanLinear)
     }
 
-    /// A short form for table cells.
+    /// Returns a short form for table cells.
     pub fn short(self) -> &'static str {
         match self {
             Verdict::Linear => "linear",
@@ -73,7 +73,7 @@ pub fn judge_series(analysis: &Analysis, series: &Series, z_score: f64) -> Verdi
         return Verdict::Noise;
     }
     // A series that rose and then stayed flat has a robust slope near zero,
-    // so it is told by its shape before the slope's interval is looked at.
+    // so its shape is checked before the slope's interval.
     if fit.levelling_off && change > 0.0 {
         return Verdict::LevellingOff;
     }

@@ -8,10 +8,10 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::report::{changed_sites, ReportOptions};
-use crate::analysis::growth::{Analysis, AxisSource, Series};
-use crate::diagnosis::{Confidence, Finding, Kind, Rates, SiteFinding};
 use crate::analysis::fit::Fit;
+use crate::analysis::growth::{Analysis, AxisSource, Series};
 use crate::diagnosis::verdict::{judge_series, Verdict};
+use crate::diagnosis::{Confidence, Finding, Kind, Rates, SiteFinding};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -149,8 +149,10 @@ pub fn write_json(
         sites: changed_sites(analysis)
             .into_iter()
             .map(|site| {
-                let (per_task, per_second) =
-                    split_rates(analysis, series_change(analysis, &site.series, |s, m| s.slope(m)));
+                let (per_task, per_second) = split_rates(
+                    analysis,
+                    series_change(analysis, &site.series, |s, m| s.slope(m)),
+                );
                 JsonSite {
                     function: &site.key.function,
                     file: site.key.file.as_deref(),

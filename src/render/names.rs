@@ -14,7 +14,9 @@ impl Shortener {
     pub fn new<'a>(names: impl Iterator<Item = &'a str>) -> Self {
         let mut full_by_short: HashMap<String, Vec<&str>> = HashMap::new();
         for name in names {
-            let entry = full_by_short.entry(strip_path(name).to_string()).or_default();
+            let entry = full_by_short
+                .entry(strip_path(name).to_string())
+                .or_default();
             if !entry.contains(&name) {
                 entry.push(name);
             }
@@ -96,7 +98,10 @@ mod tests {
             strip_path("github.com/sirupsen/logrus.(*Entry).WithField"),
             "logrus.(*Entry).WithField"
         );
-        assert_eq!(strip_path("net/http.(*Request).WithContext"), "http.(*Request).WithContext");
+        assert_eq!(
+            strip_path("net/http.(*Request).WithContext"),
+            "http.(*Request).WithContext"
+        );
         assert_eq!(strip_path("main.worker"), "main.worker");
         assert_eq!(
             strip_path("example.com/m.Map[go.shape.*example.com/x.T]"),
@@ -107,7 +112,10 @@ mod tests {
     #[test]
     fn elide_keeps_both_ends() {
         let names = vec!["runtime.mallocgcSmallScanNoHeaderSC1".to_string()];
-        assert_eq!(elide_all(&names, 30), vec!["runtime.mal…allScanNoHeaderSC1"]);
+        assert_eq!(
+            elide_all(&names, 30),
+            vec!["runtime.mal…allScanNoHeaderSC1"]
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub fn changed_sites(analysis: &Analysis) -> Vec<&SiteGrowth> {
         .iter()
         .filter(|s| {
             if analysis.names.len() >= 3 {
-                s.series.values[primary].iter().any(|v| *v != s.series.first(primary))
+                s.series.values[primary]
+                    .iter()
+                    .any(|v| *v != s.series.first(primary))
             } else {
                 (0..analysis.measures.len()).any(|m| s.series.change(m) != 0.0)
             }
@@ -53,7 +55,11 @@ pub fn changed_sites(analysis: &Analysis) -> Vec<&SiteGrowth> {
     sites.sort_by(|a, b| {
         growth(b)
             .total_cmp(&growth(a))
-            .then_with(|| b.series.change(primary).total_cmp(&a.series.change(primary)))
+            .then_with(|| {
+                b.series
+                    .change(primary)
+                    .total_cmp(&a.series.change(primary))
+            })
             .then_with(|| a.key.cmp(&b.key))
     });
     sites
@@ -217,8 +223,8 @@ pub fn write_trimmed(out: &mut dyn Write, table: &Table) -> io::Result<()> {
     Ok(())
 }
 
-/// The site table of a series of three or more snapshots: the robust growth
-/// per task of the primary measure with its interval, the fit and the verdict.
+/// Builds the site table of a series of three or more snapshots: the robust
+/// growth per task of the primary measure with its interval, fit and verdict.
 fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
     let primary = analysis.primary;
     let unit = &analysis.measures[primary].unit;
@@ -253,7 +259,11 @@ fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
             name,
             signed(scaled(site.series.change(primary) as i64, unit)),
             rate(fit.slope, unit),
-            format!("{}–{}", rate(fit.slope_low, unit), rate(fit.slope_high, unit)),
+            format!(
+                "{}–{}",
+                rate(fit.slope_low, unit),
+                rate(fit.slope_high, unit)
+            ),
             format!("{:.2}", fit.r_squared),
         ];
         if let Some(m) = objects {
@@ -340,7 +350,11 @@ fn write_findings(
             finding.confidence.describe()
         )?;
         writeln!(out, "   site   {}", finding.site)?;
-        writeln!(out, "          {}", rates_line(analysis, &finding.rates, per))?;
+        writeln!(
+            out,
+            "          {}",
+            rates_line(analysis, &finding.rates, per)
+        )?;
         writeln!(out, "   owner  {}  <- fix here", finding.owner)?;
         if let Some(lead) = finding.sites.iter().find(|s| s.site == finding.site) {
             if lead.call_path.len() > 1 {
@@ -408,7 +422,7 @@ fn objects(count: f64) -> String {
     }
 }
 
-/// A rate such as "48B" or "0.33" with a sign only when negative.
+/// Formats a rate such as "48B" or "0.33", with a sign only when negative.
 pub fn rate(value: f64, unit: &str) -> String {
     if unit == "bytes" {
         return scaled_f64(value, unit);
@@ -416,7 +430,7 @@ pub fn rate(value: f64, unit: &str) -> String {
     number(value)
 }
 
-/// A plain number with about three significant digits.
+/// Formats a plain number with about three significant digits.
 pub fn number(value: f64) -> String {
     let magnitude = value.abs();
     let text = if magnitude >= 100.0 || magnitude == 0.0 {
