@@ -226,7 +226,7 @@ fn diff_rejects_wrong_task_count() {
     let (code, _, stderr) = run(&["diff", path_str(&before), path_str(&after), "--tasks", "5"]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("--tasks has 1 values for 2 snapshots"),
+        stderr.contains("--tasks has 1 value for 2 snapshots"),
         "{stderr}"
     );
 }

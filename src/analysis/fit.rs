@@ -18,13 +18,42 @@ pub struct Fit {
     pub accelerating: bool,
     /// The later snapshots grow much slower than the earlier ones.
     pub levelling_off: bool,
+    /// Least-squares parabola a + bx + cx² as [a, b, c], fitted when there are
+    /// four points or more.
+    pub quadratic: Option<[f64; 3]>,
 }
 
-/// Fits `ys` against `xs`. Both must have the same length, at least 2, and
-/// the `xs` must not all be equal.
+impl Fit {
+    /// Widens the slope interval by 1.96 standard errors `error` of the slope
+    /// that come from elsewhere (heap sampling), which the scatter between
+    /// snapshots does not show.
+    pub fn widen(&mut self, error: f64) {
+        self.slope_low -= 1.96 * error;
+        self.slope_high += 1.96 * error;
+    }
+
+    /// Value the fit predicts at `x`: on the parabola when growth is
+    /// accelerating, else on the line.
+    pub fn predict(&self, x: f64) -> f64 {
+        match self.quadratic {
+            Some([a, b, c]) if self.accelerating => a + b * x + c * x * x,
+            _ => self.intercept + self.slope * x,
+        }
+    }
+}
+
+/// Fits `ys` against `xs`, pairing them up to the shorter length. With fewer
+/// than two points, or all `xs` equal, the slope is 0.
 pub fn fit(xs: &[f64], ys: &[f64]) -> Fit {
-    let n = xs.len();
-    debug_assert!(n >= 2 && ys.len() == n);
+    let n = xs.len().min(ys.len());
+    let (xs, ys) = (&xs[..n], &ys[..n]);
+    if n < 2 {
+        return Fit {
+            intercept: ys.first().copied().unwrap_or(0.0),
+            r_squared: 1.0,
+            ..Fit::default()
+        };
+    }
     let mut slopes = pairwise_slopes(xs, ys);
     slopes.sort_by(f64::total_cmp);
     let slope = median_sorted(&slopes);
@@ -40,10 +69,12 @@ pub fn fit(xs: &[f64], ys: &[f64]) -> Fit {
         r_squared: r_squared(xs, ys, slope, intercept),
         accelerating: false,
         levelling_off: false,
+        quadratic: None,
     };
     if n >= 4 {
         result.accelerating = accelerating(xs, ys);
         result.levelling_off = levelling_off(xs, ys);
+        result.quadratic = quadratic(xs, ys).map(|(a, b, c, _)| [a, b, c]);
     }
     result
 }
@@ -237,12 +268,27 @@ mod tests {
     }
 
     #[test]
+    fn accelerating_fit_predicts_on_the_parabola() {
+        let xs: Vec<f64> = (0..7).map(f64::from).collect();
+        let ys: Vec<f64> = xs.iter().map(|x| x * x * 10.0 + x).collect();
+        let predicted = fit(&xs, &ys).predict(100.0);
+        assert!((predicted - 100_100.0).abs() < 1.0, "predicted {predicted}");
+    }
+
+    #[test]
     fn capped_growth_levels_off() {
         let xs: Vec<f64> = (0..7).map(f64::from).collect();
         let ys = [0.0, 100.0, 200.0, 300.0, 300.0, 300.0, 300.0];
         let fit = fit(&xs, &ys);
         assert!(fit.levelling_off);
         assert!(!fit.accelerating);
+    }
+
+    #[test]
+    fn one_point_has_zero_slope() {
+        let fit = fit(&[5.0], &[7.0]);
+        assert_eq!(fit.slope, 0.0);
+        assert_eq!(fit.intercept, 7.0);
     }
 
     #[test]

@@ -258,6 +258,8 @@ pub fn analyze(reduced: &[Reduced], axis: Axis) -> Result<Analysis, SeriesError>
             let variance =
                 |r: Option<&Reduced>| r.and_then(|r| r.sites.get(key)).map_or(0.0, |s| s.variance);
             let spread = variance(reduced.first()) + variance(reduced.last());
+            let mut series = series;
+            widen_for_sampling(&mut series, primary, spread, xs);
             SiteGrowth {
                 key: key.clone(),
                 z_score: z_score(series.change(primary), spread),
@@ -361,12 +363,22 @@ fn path_growth(
     let variance =
         |r: Option<&Reduced>| r.and_then(|r| r.paths.get(key)).map_or(0.0, |p| p.variance);
     let spread = variance(reduced.first()) + variance(reduced.last());
-    let series = Series::new(values, xs);
+    let mut series = Series::new(values, xs);
+    widen_for_sampling(&mut series, primary, spread, xs);
     PathGrowth {
         key: key.clone(),
         frames,
         z_score: z_score(series.change(primary), spread),
         series,
+    }
+}
+
+/// Widens the primary fit's interval by the sampling error of the slope
+/// between the first and last snapshot, given the summed variance of both.
+fn widen_for_sampling(series: &mut Series, primary: usize, variance: f64, xs: &[f64]) {
+    let span = xs.last().copied().unwrap_or(0.0) - xs.first().copied().unwrap_or(0.0);
+    if variance > 0.0 && span != 0.0 {
+        series.fits[primary].widen(variance.sqrt() / span.abs());
     }
 }
 

@@ -127,10 +127,11 @@ pub struct TrendArgs {
     /// Read the task counts from the last number in each file name
     #[arg(long, conflicts_with = "tasks")]
     pub tasks_from_names: bool,
-    /// In a folder with several kinds of profile (heap-*, goroutine-*, or a
-    /// recording manifest), read this kind
-    #[arg(long, value_name = "KIND", default_value = "heap")]
-    pub kind: String,
+    /// Kind of profile to read (heap or goroutine): picks it from a folder
+    /// holding several kinds or a recording manifest, and rejects files of
+    /// another kind [default: heap, in folders]
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
     /// Task count the projection of each leak is made for
     #[arg(long, value_name = "TASKS", default_value_t = 1_000_000.0)]
     pub project: f64,

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use super::args::{DiffArgs, Format};
 use super::snapshots::{axis_from_names, axis_from_option, read_reduced};
 use super::{granularity, read_options, write_stdout};
-use crate::analysis::growth::{analyze, Axis, AxisSource};
+use crate::analysis::growth::{analyze, Axis, AxisSource, Reduced};
 use crate::diagnosis::{diagnose, Options};
 use crate::model::ProfileKind;
 use crate::render::report::{self, ReportOptions};
@@ -33,6 +33,7 @@ pub(super) fn run(args: DiffArgs) -> Result<()> {
             reduced[0].name, reduced[0].kind
         );
     }
+    check_order(&reduced, &axis)?;
     let analysis = analyze(&reduced, axis)?;
     let findings = diagnose(&analysis, &Options::default());
     let options = ReportOptions {
@@ -44,4 +45,30 @@ pub(super) fn run(args: DiffArgs) -> Result<()> {
         Format::Table => report::write_table(out, &analysis, &findings, &options),
         Format::Json => report::write_json(out, &analysis, &findings, &options),
     })
+}
+
+/// Rejects a pair given newest first: by task counts when known, else by the
+/// profiles' timestamps.
+fn check_order(reduced: &[Reduced], axis: &Axis) -> Result<()> {
+    let (before, after) = (&reduced[0], &reduced[1]);
+    if axis.source != AxisSource::Order {
+        if axis.values[1] < axis.values[0] {
+            bail!(
+                "{} has fewer tasks ({}) than {} ({}); give the older snapshot first",
+                after.name,
+                axis.values[1],
+                before.name,
+                axis.values[0]
+            );
+        }
+        return Ok(());
+    }
+    if before.time_nanos != 0 && after.time_nanos != 0 && after.time_nanos < before.time_nanos {
+        bail!(
+            "{} was written before {} (profile timestamps); give the older snapshot first",
+            after.name,
+            before.name
+        );
+    }
+    Ok(())
 }

@@ -176,11 +176,39 @@ pub(crate) fn choose_axis(
     }
 }
 
+/// Puts the snapshots in the order of the axis (task count or time), so a
+/// series given newest first is read the right way round. Returns true when
+/// the order changed.
+pub(crate) fn sort_by_axis(reduced: &mut Vec<Reduced>, axis: &mut Axis) -> bool {
+    let mut order: Vec<usize> = (0..reduced.len()).collect();
+    order.sort_by(|&a, &b| axis.values[a].total_cmp(&axis.values[b]));
+    if order.iter().enumerate().all(|(i, &j)| i == j) {
+        return false;
+    }
+    let mut taken: Vec<Option<Reduced>> = reduced.drain(..).map(Some).collect();
+    let values = order.iter().map(|&i| axis.values[i]).collect();
+    reduced.extend(order.iter().filter_map(|&i| taken[i].take()));
+    axis.values = values;
+    true
+}
+
+/// Rejects profiles that are not of the kind requested with --kind.
+pub(crate) fn check_kind(reduced: &[Reduced], kind: &str) -> Result<()> {
+    for r in reduced {
+        let found = r.kind.to_string();
+        if !found.eq_ignore_ascii_case(kind) {
+            bail!("{} is a {found} profile, not {kind} as --kind requests", r.name);
+        }
+    }
+    Ok(())
+}
+
 /// Task counts given on the command line.
 pub(crate) fn axis_from_option(values: &[f64], count: usize) -> Result<Axis> {
     if values.len() != count {
+        let plural = if values.len() == 1 { "" } else { "s" };
         bail!(
-            "--tasks has {} values for {count} snapshots; give one task count per snapshot",
+            "--tasks has {} value{plural} for {count} snapshots; give one task count per snapshot",
             values.len()
         );
     }

@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 
 use super::args::{TrendArgs, TrendFormat};
-use super::snapshots::{choose_axis, expand_inputs, read_reduced};
+use super::snapshots::{check_kind, choose_axis, expand_inputs, read_reduced, sort_by_axis};
 use super::{granularity, read_options, write_stdout};
 use crate::analysis::growth::analyze;
 use crate::diagnosis::{diagnose, Options};
@@ -16,7 +16,7 @@ pub(super) fn run(args: TrendArgs) -> Result<()> {
             args.project
         );
     }
-    let input = expand_inputs(&args.snapshots, &args.kind)?;
+    let input = expand_inputs(&args.snapshots, args.kind.as_deref().unwrap_or("heap"))?;
     let paths = &input.paths;
     if paths.len() < 2 {
         bail!(
@@ -24,13 +24,20 @@ pub(super) fn run(args: TrendArgs) -> Result<()> {
             paths.len()
         );
     }
-    let reduced = read_reduced(paths, &read_options(&args.read), granularity(args.lines))?;
-    let axis = choose_axis(
+    let mut reduced = read_reduced(paths, &read_options(&args.read), granularity(args.lines))?;
+    if let Some(kind) = &args.kind {
+        check_kind(&reduced, kind)?;
+    }
+    let mut axis = choose_axis(
         &input,
         args.tasks.as_deref(),
         args.tasks_from_names,
         &reduced,
     )?;
+    if sort_by_axis(&mut reduced, &mut axis) {
+        let order = if axis.per_task() { "task count" } else { "time" };
+        eprintln!("pprof-chain: note: snapshots put in order of {order}");
+    }
     let analysis = analyze(&reduced, axis)?;
     let options = Options {
         projection_tasks: args.project,

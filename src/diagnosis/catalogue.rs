@@ -38,6 +38,33 @@ impl Family {
     }
 }
 
+/// Returns the reassignment that builds the chain and its fix, as Go code,
+/// and any further advice: cancelable contexts also need cancel called.
+pub fn reassignment(wrapper: &Wrapper) -> (String, String, &'static str) {
+    let symbol = wrapper.function.trim_start_matches("context.");
+    let cancelable = wrapper.family == Family::Context
+        && ["WithCancel", "withCancel", "WithTimeout", "WithDeadline"]
+            .iter()
+            .any(|name| symbol.starts_with(name));
+    if !cancelable {
+        return (
+            wrapper.family.example().to_string(),
+            wrapper.family.fix().to_string(),
+            "",
+        );
+    }
+    let exported = match symbol {
+        s if s.starts_with("WithTimeout") => "WithTimeout(ctx, d)",
+        s if s.starts_with("WithDeadline") => "WithDeadline(ctx, t)",
+        _ => "WithCancel(ctx)",
+    };
+    (
+        format!("ctx, cancel = context.{exported}"),
+        format!("taskCtx, cancel := context.{exported}"),
+        ", and call cancel() when the task ends",
+    )
+}
+
 /// A wrapper frame found on a retention path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Wrapper {

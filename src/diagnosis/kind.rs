@@ -14,7 +14,7 @@ pub(super) const FLAT_OBJECTS_PER_TASK: f64 = 0.05;
 /// Allocated bytes per retained byte above which a growing collection counts
 /// as reallocating (slices double, maps rehash); a chain allocates each link
 /// once, near 1.
-const REALLOCATING_ALLOC_RATIO: f64 = 1.3;
+pub(super) const REALLOCATING_ALLOC_RATIO: f64 = 1.3;
 /// Allocated bytes per retained byte above which a growing value is being
 /// copied on every change: each wrap copies the whole buffer.
 const COPYING_ALLOC_RATIO: f64 = 8.0;
@@ -66,7 +66,8 @@ pub(super) fn classify(
     if sites.iter().all(|s| s.verdict == Verdict::LevellingOff) {
         return Kind::Bounded;
     }
-    if analysis.kind == ProfileKind::Goroutine || leading.site == "runtime.malg" {
+    let goroutine_structs = leading.call_path.iter().any(|f| f == "runtime.malg");
+    if analysis.kind == ProfileKind::Goroutine || goroutine_structs {
         return Kind::LeakedGoroutines;
     }
     let rates = leading.rates;
@@ -111,8 +112,14 @@ pub(super) fn fix_hint(
             "{owner} adds to a slice or map at {site} that is never trimmed; \
              bound it (evict, cap, or reset per batch)"
         ),
+        (Kind::LeakedGoroutines, _) if owner == super::UNKNOWN_OWNER => {
+            "each task leaves a goroutine that never exits; heap profiles do not record \
+             who starts goroutines, so record goroutine profiles too (pprof-chain record \
+             --goroutines) and run trend --kind goroutine to see where they block"
+                .to_string()
+        }
         (Kind::LeakedGoroutines, _) => format!(
-            "goroutines started by {owner} never exit; give each a way to finish \
+            "goroutines running {owner} block forever in {site}; give each a way to finish \
              (cancel a context, close a channel, or buffer the reply channel)"
         ),
         (Kind::Bounded, _) => format!(
@@ -127,10 +134,9 @@ pub(super) fn fix_hint(
 }
 
 fn chain_hint(owner: &str, wrapper: &Wrapper) -> String {
+    let (example, fix, advice) = catalogue::reassignment(wrapper);
     format!(
-        "in {owner}, `{}` reassigns the outer variable on every task; use a loop-local \
-         variable instead: `{}`",
-        wrapper.family.example(),
-        wrapper.family.fix()
+        "in {owner} (or the loop that calls it), `{example}` reassigns the outer variable \
+         on every task; use a loop-local variable instead: `{fix}`{advice}"
     )
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::analysis::growth::{Analysis, PathGrowth};
 pub use kind::Kind;
-use verdict::{judge, Verdict};
+use verdict::{judge, rising_steps, Verdict};
 
 /// Share of the last snapshot's total that a path must add to lead a finding,
 /// unless it adds at least [`MATERIAL_BYTES`].
@@ -24,6 +24,8 @@ pub const MIN_GROWTH_COUNT: f64 = 10.0;
 /// Fewest bytes a path whose object count stays flat must add to lead a
 /// finding.
 pub const MIN_GROWTH_BYTES: f64 = 4096.0;
+/// Owner of goroutine structs, whose stacks name no user function.
+pub const UNKNOWN_OWNER: &str = "unknown";
 /// Smallest retained share for a path to count as a leak: below it, what grows
 /// is a small remainder of much churn.
 pub const MIN_RETAINED_SHARE: f64 = 0.05;
@@ -122,19 +124,21 @@ pub fn diagnose(analysis: &Analysis, options: &Options) -> Vec<Finding> {
         .collect();
     let mut groups: BTreeMap<&str, Vec<(&PathGrowth, Verdict)>> = BTreeMap::new();
     for &(path, verdict) in &judged {
-        let Some(owner) = path.key.owner.as_deref() else {
+        let Some(owner) = owner_of(path) else {
             continue;
         };
-        if retains(analysis, path, verdict) && is_countable(analysis, path, verdict) {
+        if qualifies(analysis, path, verdict) {
             groups.entry(owner).or_default().push((path, verdict));
         }
     }
     let mut findings: Vec<Finding> = groups
         .into_iter()
-        .filter(|(_, members)| {
-            members
+        .filter(|(owner, members)| {
+            let leading = members
                 .iter()
-                .any(|(path, verdict)| is_material(analysis, path, *verdict))
+                .any(|(path, verdict)| is_material(analysis, path, *verdict));
+            let bounded = members.iter().all(|(_, v)| *v == Verdict::LevellingOff);
+            leading && (bounded || owner_grows(analysis, owner))
         })
         .map(|(owner, members)| finding(analysis, owner, members, options))
         .collect();
@@ -146,28 +150,66 @@ pub fn diagnose(analysis: &Analysis, options: &Options) -> Vec<Finding> {
     findings
 }
 
-/// True for a path that keeps a real share of what it allocates and grows
-/// (or grew, for bounded growth) beyond noise.
-fn retains(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
+/// Owner under which a path is reported. Goroutine structs (runtime.malg)
+/// are allocated on stacks without a user frame, so their growth is reported
+/// under [`UNKNOWN_OWNER`].
+fn owner_of(path: &PathGrowth) -> Option<&str> {
+    match path.key.owner.as_deref() {
+        Some(owner) => Some(owner),
+        None if path.frames.iter().any(|f| f == "runtime.malg") => Some(UNKNOWN_OWNER),
+        None => None,
+    }
+}
+
+/// True when everything under `owner` together grows by a material amount:
+/// bytes that only move between two sites of one owner (as the runtime's tiny
+/// allocator can make them) are no growth.
+fn owner_grows(analysis: &Analysis, owner: &str) -> bool {
+    let measure = analysis.primary;
+    let net: f64 = analysis
+        .paths
+        .iter()
+        .filter(|path| owner_of(path) == Some(owner))
+        .map(|path| path.series.change(measure))
+        .sum();
+    let total = analysis.totals.last(measure).abs();
+    let bytes = analysis.measures[measure].unit == "bytes";
+    net >= MATERIAL_SHARE * total || (bytes && net >= MATERIAL_BYTES)
+}
+
+/// True for a path that grows (or grew, for bounded growth) beyond noise by
+/// enough to count, and keeps what it grows.
+fn qualifies(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
     if !(verdict.is_leak() || verdict == Verdict::LevellingOff) {
         return false;
     }
-    let share = analysis.retained_share(&path.series);
-    if share.is_none_or(|share| share >= MIN_RETAINED_SHARE) {
-        return true;
+    let series = &path.series;
+    let grown = grown(analysis, path, verdict);
+    let bytes = analysis.measures[analysis.primary].unit == "bytes";
+    let objects = match analysis.heap.inuse_objects {
+        Some(m) if bytes => max_rise(&series.values[m]),
+        _ => grown,
+    };
+    if objects >= MIN_GROWTH_COUNT {
+        return analysis
+            .retained_share(series)
+            .is_none_or(|share| share >= MIN_RETAINED_SHARE);
     }
-    // One value growing in size (a buffer, a slice's backing array) keeps a
-    // fixed number of objects, so its retained share of objects is small.
-    // Tell it from churn by its bytes, over three snapshots or more.
-    let bytes_grow = analysis
-        .heap
-        .inuse_space
-        .is_some_and(|m| path.series.fits[m].slope_low > 0.0);
-    let objects_flat = analysis
-        .heap
-        .inuse_objects
-        .is_some_and(|m| path.series.slope(m).abs() < kind::FLAT_OBJECTS_PER_TASK);
-    analysis.names.len() >= 3 && bytes_grow && objects_flat
+    // A value that grows in size (a buffer, a slice's backing array) keeps a
+    // fixed number of objects, so its share of new objects kept says nothing.
+    // It must reallocate as it grows, which one allocation made once does not,
+    // and over three snapshots or more rise in two intervals at least.
+    if !bytes || grown < MIN_GROWTH_BYTES {
+        return false;
+    }
+    let reallocates = match (analysis.heap.alloc_space, analysis.heap.inuse_space) {
+        (Some(alloc), Some(inuse)) => {
+            series.change(alloc) >= kind::REALLOCATING_ALLOC_RATIO * series.change(inuse)
+        }
+        _ => false,
+    };
+    let repeated = analysis.names.len() < 3 || rising_steps(analysis, series) >= 2;
+    reallocates && repeated
 }
 
 /// Growth of the primary measure: the change, or for a series that levelled
@@ -178,18 +220,6 @@ fn grown(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> f64 {
         Verdict::LevellingOff => max_rise(&path.series.values[measure]),
         _ => path.series.change(measure),
     }
-}
-
-/// True when a path adds enough to count at all: [`MIN_GROWTH_COUNT`]
-/// objects, or [`MIN_GROWTH_BYTES`] for a value that grows in size.
-fn is_countable(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
-    let grown = grown(analysis, path, verdict);
-    let bytes = analysis.measures[analysis.primary].unit == "bytes";
-    let count = match analysis.heap.inuse_objects {
-        Some(objects) if bytes => path.series.change(objects),
-        _ => grown,
-    };
-    count >= MIN_GROWTH_COUNT || (bytes && grown >= MIN_GROWTH_BYTES)
 }
 
 /// True when a path adds enough to lead a finding: a share of the total, or
@@ -237,8 +267,14 @@ fn finding(
     let retained_share = ratio(total_change.inuse_objects, total_change.alloc_objects);
     let projection = (analysis.axis.per_task() && verdict.is_leak()).then(|| {
         let last_x = analysis.axis.values.last().copied().unwrap_or(0.0);
-        let held: f64 = members.iter().map(|(p, _)| p.series.last(primary)).sum();
-        held + total_rates.primary * (options.projection_tasks - last_x).max(0.0)
+        let target = options.projection_tasks.max(last_x);
+        members
+            .iter()
+            .map(|(p, _)| {
+                let fit = &p.series.fits[primary];
+                p.series.last(primary) + fit.predict(target) - fit.predict(last_x)
+            })
+            .sum()
     });
     Finding {
         kind,
@@ -301,10 +337,11 @@ fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
     (denominator > 0.0).then(|| numerator / denominator)
 }
 
-/// High: the change is at least 10 standard errors of the sampling (about
-/// 100 recorded samples), nearly all of it kept, and with three or more
-/// snapshots a straight fit. Medium: at least 5.5 standard errors (about 30
-/// samples) and most of it kept. Low otherwise.
+/// High: the change is at least 6 standard errors of the sampling (about 36
+/// recorded samples), nearly all of it kept, and with three or more snapshots
+/// a straight fit. Medium: at least 4 standard errors (about 16 samples) and
+/// most of it kept. Low otherwise, and always for a value that grows in size
+/// between two snapshots only.
 fn confidence(
     analysis: &Analysis,
     leading: &SiteFinding,
@@ -323,9 +360,15 @@ fn confidence(
         .find(|(p, _)| p.key.site == leading.site)
         .map(|(p, _)| p.series.fits[analysis.primary]);
     let straight = analysis.names.len() < 3 || fit.is_some_and(|f| f.r_squared >= 0.9);
-    if z >= 10.0 && share >= 0.9 && straight {
+    // With two snapshots, a value that grows in size without new objects
+    // cannot be told from a large allocation made once.
+    let two_point_flat = analysis.names.len() < 3
+        && leading.change.inuse_objects.abs() < MIN_GROWTH_COUNT;
+    if two_point_flat {
+        Confidence::Low
+    } else if z >= 6.0 && share >= 0.9 && straight {
         Confidence::High
-    } else if z >= 5.5 && share >= 0.5 {
+    } else if z >= 4.0 && share >= 0.5 {
         Confidence::Medium
     } else {
         Confidence::Low

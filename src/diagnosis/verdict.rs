@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{MIN_GROWTH_BYTES, MIN_GROWTH_COUNT};
+use crate::analysis::fit::least_squares;
 use crate::analysis::growth::{Analysis, PathGrowth, Series};
 
 /// Smallest change, in standard errors of the sampling, that counts as real.
@@ -74,7 +75,7 @@ pub fn judge_series(analysis: &Analysis, series: &Series, z_score: f64) -> Verdi
     }
     // A series that rose and then stayed flat has a robust slope near zero,
     // so its shape is checked before the slope's interval.
-    if fit.levelling_off && change > 0.0 {
+    if fit.levelling_off && change > 0.0 && still_allocating(analysis, series) {
         return Verdict::LevellingOff;
     }
     if !interval_clear {
@@ -90,6 +91,32 @@ pub fn judge_series(analysis: &Analysis, series: &Series, z_score: f64) -> Verdi
         return Verdict::Noise;
     }
     Verdict::Linear
+}
+
+/// True when the site allocates as much in the later snapshots as before
+/// while keeping less: a bounded cache replaces entries. A site that simply
+/// stopped allocating (a map between two table doublings) may grow again, so
+/// its pause is not taken for a bound. Profiles without allocation counts
+/// count as still allocating.
+fn still_allocating(analysis: &Analysis, series: &Series) -> bool {
+    let Some(alloc) = analysis.heap.alloc_objects else {
+        return true;
+    };
+    let xs = &analysis.axis.values;
+    let ys = &series.values[alloc];
+    let n = xs.len();
+    let split = (2 * n).div_ceil(3).clamp(2, n - 1);
+    let (_, early, _) = least_squares(&xs[..split], &ys[..split]);
+    let (_, late, _) = least_squares(&xs[split - 1..], &ys[split - 1..]);
+    early > 0.0 && late >= 0.2 * early
+}
+
+/// Number of intervals between consecutive snapshots in which the primary
+/// measure rose by more than one object's worth: a single allocation made
+/// once rises in one interval only.
+pub fn rising_steps(analysis: &Analysis, series: &Series) -> usize {
+    let values = &series.values[analysis.primary];
+    values.windows(2).filter(|w| w[1] > w[0]).count()
 }
 
 /// True for a change too small to tell from work in flight: under

@@ -156,7 +156,7 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
             header.push(format!("per {per}"));
         }
         if rates && i == 1 {
-            header.push(format!("obj/{per}"));
+            header.push(format!("obj/{}", short_unit(per)));
         }
     }
     if analysis.retained_share(&analysis.totals).is_some() {
@@ -199,7 +199,7 @@ fn write_wrapped(out: &mut dyn Write, label: &str, text: &str) -> io::Result<()>
     let limit = usize::from(WIDTH);
     let mut line = label.to_string();
     let mut empty = true;
-    for word in text.split(' ') {
+    for word in words(text) {
         let fits = line.chars().count() + 1 + word.chars().count() <= limit;
         if !empty && !fits {
             writeln!(out, "{line}")?;
@@ -213,6 +213,33 @@ fn write_wrapped(out: &mut dyn Write, label: &str, text: &str) -> io::Result<()>
         empty = false;
     }
     writeln!(out, "{line}")
+}
+
+/// Abbreviates an axis unit for a column heading.
+fn short_unit(unit: &str) -> &str {
+    match unit {
+        "second" => "s",
+        other => other,
+    }
+}
+
+/// Splits text at spaces, except inside `code spans`, which stay whole.
+fn words(text: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = 0;
+    let mut in_code = false;
+    for (i, c) in text.char_indices() {
+        match c {
+            '`' => in_code = !in_code,
+            ' ' if !in_code => {
+                words.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    words.push(&text[start..]);
+    words
 }
 
 /// Writes a table without the padding comfy-table leaves at line ends.
@@ -243,7 +270,7 @@ fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
     ];
     let objects = analysis.heap.inuse_objects.filter(|&m| m != primary);
     if objects.is_some() {
-        header.push(format!("obj/{per}"));
+        header.push(format!("obj/{}", short_unit(per)));
     }
     header.push("verdict".into());
     let names = site_names(sites);
