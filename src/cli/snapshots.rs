@@ -45,8 +45,7 @@ fn read_one(path: &Path, options: &ReadOptions, granularity: Granularity) -> Res
 /// File name endings read from a folder.
 const PROFILE_SUFFIXES: [&str; 5] = [".pb.gz", ".pb", ".pprof", ".prof", ".gz"];
 
-/// Name of the manifest that `record` writes into its folder.
-pub const MANIFEST: &str = "manifest.json";
+pub use crate::record::MANIFEST;
 
 /// The snapshot files of a command, and their task counts when a recording
 /// manifest gave them.
