@@ -175,6 +175,8 @@ pub struct PathGrowth {
     pub key: PathKey,
     /// Frames from the allocating function up to the owner, leaf first.
     pub frames: Vec<String>,
+    /// Frames above the owner, nearest caller first.
+    pub callers: Vec<String>,
     pub series: Series,
     /// Change of the primary measure divided by its sampling standard error:
     /// the evidence against sampling noise. Infinite when the profiles
@@ -354,12 +356,9 @@ fn path_growth(
     xs: &[f64],
 ) -> PathGrowth {
     let values = gather(reduced, width, |r| r.paths.get(key).map(|p| &p.values));
-    let frames = reduced
-        .iter()
-        .rev()
-        .find_map(|r| r.paths.get(key))
-        .map(|p| p.frames.clone())
-        .unwrap_or_default();
+    let latest = reduced.iter().rev().find_map(|r| r.paths.get(key));
+    let frames = latest.map(|p| p.frames.clone()).unwrap_or_default();
+    let callers = latest.map(|p| p.callers.clone()).unwrap_or_default();
     let variance =
         |r: Option<&Reduced>| r.and_then(|r| r.paths.get(key)).map_or(0.0, |p| p.variance);
     let spread = variance(reduced.first()) + variance(reduced.last());
@@ -368,6 +367,7 @@ fn path_growth(
     PathGrowth {
         key: key.clone(),
         frames,
+        callers,
         z_score: z_score(series.change(primary), spread),
         series,
     }

@@ -28,6 +28,9 @@ pub struct PathValues {
     /// Frames from the leaf up to and including the owner, of the sample with
     /// the largest value at the first sample type that has one.
     pub frames: Vec<String>,
+    /// Frames above the owner, callers first-to-last towards the root, of
+    /// the same sample as `frames`.
+    pub callers: Vec<String>,
     /// Sampling variance of the in-use bytes estimate (see [`Sampling`]);
     /// 0 for exact profiles and for profiles that are not sampled by size.
     pub variance: f64,
@@ -177,6 +180,7 @@ struct Accumulator {
     values: Vec<i64>,
     variance: f64,
     frames: Vec<u32>,
+    callers: Vec<u32>,
     frames_weight: i64,
 }
 
@@ -204,6 +208,7 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
                 values: vec![0; width],
                 variance: 0.0,
                 frames: Vec::new(),
+                callers: Vec::new(),
                 frames_weight: i64::MIN,
             });
         entry.variance += sampling.variance(sample.values);
@@ -222,6 +227,8 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
             let end = owner.map_or(frames.len(), |i| i + 1);
             entry.frames.clear();
             entry.frames.extend(frames[..end].iter().map(|f| f.name));
+            entry.callers.clear();
+            entry.callers.extend(frames[end..].iter().map(|f| f.name));
         }
     }
     let name = |id: u32| names.facts[id as usize].name.to_string();
@@ -235,6 +242,7 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
             let values = PathValues {
                 values: accumulator.values,
                 frames: accumulator.frames.iter().map(|&id| name(id)).collect(),
+                callers: accumulator.callers.iter().map(|&id| name(id)).collect(),
                 variance: accumulator.variance,
             };
             (key, values)

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::analysis::growth::{Analysis, PathGrowth};
+use crate::analysis::paths::is_standard;
 pub use kind::Kind;
 use verdict::{judge, rising_steps, Verdict};
 
@@ -131,6 +132,7 @@ pub fn diagnose(analysis: &Analysis, options: &Options) -> Vec<Finding> {
             groups.entry(owner).or_default().push((path, verdict));
         }
     }
+    merge_nested_owners(&mut groups);
     let mut findings: Vec<Finding> = groups
         .into_iter()
         .filter(|(owner, members)| {
@@ -148,6 +150,40 @@ pub fn diagnose(analysis: &Analysis, options: &Options) -> Vec<Finding> {
             .then(b.total_rates.primary.total_cmp(&a.total_rates.primary))
     });
     findings
+}
+
+/// Moves the sites of an owner into the group of its caller when that caller
+/// owns growing sites too. A helper that is not inlined (it wraps and returns
+/// a context, say) is taken for an owner, while the loop that calls it owns
+/// other sites; both belong to one finding, under the caller.
+fn merge_nested_owners<'a>(groups: &mut BTreeMap<&'a str, Vec<(&'a PathGrowth, Verdict)>>) {
+    while let Some((inner, outer)) = nested_owner(groups) {
+        if let Some(members) = groups.remove(inner) {
+            groups.entry(outer).or_default().extend(members);
+        }
+    }
+}
+
+/// An owner whose sites' callers include another owner (nearest first), and
+/// that other owner, unless each calls the other.
+fn nested_owner<'a>(
+    groups: &BTreeMap<&'a str, Vec<(&'a PathGrowth, Verdict)>>,
+) -> Option<(&'a str, &'a str)> {
+    let callers_of = |owner: &str| -> Vec<&'a str> {
+        groups
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .flat_map(|(path, _)| path.callers.iter().map(String::as_str))
+            .collect()
+    };
+    groups.keys().copied().find_map(|owner| {
+        let outer = callers_of(owner).into_iter().find(|caller| {
+            *caller != owner && groups.contains_key(caller) && !callers_of(caller).contains(&owner)
+        })?;
+        let (&outer, _) = groups.get_key_value(outer)?;
+        Some((owner, outer))
+    })
 }
 
 /// Owner under which a path is reported. Goroutine structs (runtime.malg)
@@ -310,8 +346,8 @@ fn site_finding(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> Sit
         alloc_objects: pick(heap.alloc_objects, &|m| series.change(m)),
         primary: series.change(analysis.primary),
     };
-    let mut call_path = path.frames.clone();
-    call_path.reverse();
+    let mut call_path = user_callers(&path.callers);
+    call_path.extend(path.frames.iter().rev().cloned());
     SiteFinding {
         site: path.key.site.clone(),
         call_path,
@@ -321,6 +357,16 @@ fn site_finding(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> Sit
         verdict,
         z_score: path.z_score,
     }
+}
+
+/// The callers above an owner up to the outermost frame outside the runtime
+/// and standard library, outermost first: the loop that calls a helper shows
+/// in the path even when the helper is taken for the owner.
+fn user_callers(callers: &[String]) -> Vec<String> {
+    let Some(outermost) = callers.iter().rposition(|f| !is_standard(f)) else {
+        return Vec::new();
+    };
+    callers[..=outermost].iter().rev().cloned().collect()
 }
 
 fn sum_rates(rates: impl Iterator<Item = Rates>) -> Rates {
