@@ -3,17 +3,22 @@
 //!
 //! Folding turns a profile into [`Stack`]s (frames root first, one value each)
 //! or two profiles into [`DiffStack`]s. The writers take those lists and never
-//! read a profile, so any caller that computes its own weight per stack,
-//! such as a growth rate fitted over a series of snapshots, can draw it.
+//! read a profile, so any caller that computes its own weight per stack can
+//! draw it. [`StackSeries`] computes one such weight: the growth rate of each
+//! stack across a series of snapshots, drawn by [`write_rate_svg`].
 
 mod fold;
 mod folded;
+mod growth;
+mod rate;
 mod svg;
 
 use std::sync::Arc;
 
 pub use fold::{fold, fold_diff};
 pub use folded::{write_folded, write_folded_diff};
+pub use growth::{GrowthError, StackGrowth, StackSeries};
+pub use rate::{amount_text, rate_text, write_empty_svg, write_rate_svg};
 pub use svg::{
     write_diff_svg, write_svg, SvgOptions, SvgSummary, DEFAULT_MIN_WIDTH, SVG_INLINE_PREFIX,
 };

@@ -81,9 +81,30 @@ pub fn write_svg(
     stacks: &[Stack],
     options: &SvgOptions,
 ) -> io::Result<SvgSummary> {
-    let names = DisplayNames::new(stacks.iter().map(|s| s.frames.as_slice()), options);
     let scale = value_scale(stacks.iter().map(|s| s.value));
+    let drawn = write_scaled(out, stacks, options, scale, 1.0 / scale)?;
+    Ok(drawn.summary)
+}
+
+/// Stacks left out and total width of a drawing by [`write_scaled`].
+pub(super) struct Drawn {
+    pub summary: SvgSummary,
+    /// Sum of the counts given to inferno: the width of the whole graph.
+    pub total_count: u64,
+}
+
+/// Draws `stacks` with each value multiplied by `scale` and rounded to a
+/// count, and tooltips that show each count multiplied by `factor`.
+pub(super) fn write_scaled(
+    out: &mut dyn Write,
+    stacks: &[Stack],
+    options: &SvgOptions,
+    scale: f64,
+    factor: f64,
+) -> io::Result<Drawn> {
+    let names = DisplayNames::new(stacks.iter().map(|s| s.frames.as_slice()), options);
     let mut summary = SvgSummary::default();
+    let mut total_count: u64 = 0;
     let mut lines = Vec::with_capacity(stacks.len());
     for stack in stacks {
         if stack.value < 0.0 {
@@ -92,14 +113,18 @@ pub fn write_svg(
         }
         let count = to_count(stack.value, scale);
         if count > 0 {
+            total_count = total_count.saturating_add(count);
             lines.push(format!("{} {count}", names.join(&stack.frames)));
         }
     }
     let mut palette = names.inline_palette();
-    let mut inferno_options = inferno_options(options, scale);
+    let mut inferno_options = inferno_options(options, factor);
     inferno_options.palette_map = Some(&mut palette);
     draw(out, &lines, &mut inferno_options)?;
-    Ok(summary)
+    Ok(Drawn {
+        summary,
+        total_count,
+    })
 }
 
 /// Draws a differential flamegraph: frame widths show the `after` values, and
@@ -135,18 +160,18 @@ pub fn write_diff_svg(
             lines.push(format!("{frames} {before} {after}"));
         }
     }
-    let mut inferno_options = inferno_options(options, scale);
+    let mut inferno_options = inferno_options(options, 1.0 / scale);
     draw(out, &lines, &mut inferno_options)?;
     Ok(summary)
 }
 
-fn inferno_options<'a>(options: &SvgOptions, scale: f64) -> Options<'a> {
+fn inferno_options<'a>(options: &SvgOptions, factor: f64) -> Options<'a> {
     let mut inferno_options = Options::default();
     inferno_options.title = options.title.clone();
     inferno_options.subtitle = options.subtitle.clone();
     inferno_options.count_name = options.count_name.clone();
     inferno_options.min_width = options.min_width;
-    inferno_options.factor = 1.0 / scale;
+    inferno_options.factor = factor;
     // Colours come from a hash of the name instead of a random number, so the
     // same input always gives the same SVG.
     inferno_options.hash = true;
