@@ -433,3 +433,58 @@ fn trend_without_tasks_uses_timestamps() {
     assert_eq!(report["axis"]["unit"], "second");
     assert!(report["findings"][0].get("per_second").is_some());
 }
+
+#[test]
+fn diff_rejects_newest_first() {
+    let (before, after) = ends("ctxchain");
+    let (code, _, stderr) = run(&["diff", path_str(&after), path_str(&before)]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("give the older snapshot first"), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "diff",
+        path_str(&after),
+        path_str(&before),
+        "--tasks-from-names",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("has fewer tasks (0)"), "{stderr}");
+}
+
+#[test]
+fn trend_puts_snapshots_in_order() {
+    let mut files = series("ctxchain");
+    files.reverse();
+    let mut args = vec!["trend", "--tasks-from-names", "--format", "json"];
+    args.extend(files.iter().map(|p| path_str(p)));
+    let output = Command::cargo_bin("pprof-chain")
+        .expect("binary")
+        .args(&args)
+        .output()
+        .expect("run pprof-chain");
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("put in order of task count"), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(report["snapshots"][0]["tasks"], 0.0);
+    assert_eq!(report["findings"][0]["kind"], "chain");
+}
+
+#[test]
+fn trend_rejects_other_kind() {
+    let folder = profiles().join("ctxchain");
+    let (code, _, stderr) = run(&["trend", "--kind", "goroutine", path_str(&folder)]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("is a heap profile, not goroutine"), "{stderr}");
+}
+
+#[test]
+fn heap_goroutine_leak_names_malg() {
+    let findings = trend_findings("goroutineleak");
+    let goroutines = findings
+        .iter()
+        .find(|f| f["kind"] == "leaked_goroutines")
+        .unwrap_or_else(|| panic!("no goroutine finding: {findings:?}"));
+    assert_eq!(goroutines["site"], "runtime.malg");
+    assert_eq!(goroutines["owner"], "unknown");
+    assert_near(&goroutines["per_task"]["inuse_objects"], 1.0, 0.01, "goroutines");
+}

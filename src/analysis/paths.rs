@@ -94,6 +94,8 @@ struct Facts<'a> {
 struct Names<'a> {
     facts: Vec<Facts<'a>>,
     of_function: Vec<u32>,
+    /// Name index of runtime.malg, which allocates goroutine structs.
+    malg: Option<u32>,
 }
 
 impl<'a> Names<'a> {
@@ -116,7 +118,12 @@ impl<'a> Names<'a> {
             });
             of_function.push(id);
         }
-        Names { facts, of_function }
+        let malg = index.get("runtime.malg").copied();
+        Names {
+            facts,
+            of_function,
+            malg,
+        }
     }
 }
 
@@ -199,6 +206,9 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
         let owner = owner_index(&names, &frames);
         let site = match owner {
             Some(i) if blocking_site && i > 0 => frames[i - 1].name,
+            // Goroutine structs: name the allocation after runtime.malg, not
+            // after the allocator's own frames below it.
+            None => names.malg.filter(|m| frames.iter().any(|f| f.name == *m)).unwrap_or(leaf.name),
             _ => leaf.name,
         };
         let owner_name = owner.map_or(u32::MAX, |i| frames[i].name);
