@@ -33,7 +33,8 @@ pub enum Command {
     Gate(super::gate::GateArgs),
     /// Capture a GC-settled snapshot series from a live Go service
     Record(super::record::RecordArgs),
-    /// Write a flamegraph (SVG) or collapsed stacks of a profile or a diff
+    /// Write a flamegraph (SVG) or collapsed stacks: of a profile, of a diff, or
+    /// of growth per task across snapshots
     Flamegraph(super::flamegraph::FlamegraphArgs),
 }
 
