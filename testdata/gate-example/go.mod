@@ -1,0 +1,3 @@
+module example.com/gateexample
+
+go 1.22
