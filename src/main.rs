@@ -7,7 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = pprof_chain::cli::args::Cli::parse();
     match pprof_chain::cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("pprof-chain: {e:#}");
             ExitCode::from(2)

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use std::process::ExitCode;
+
 use tempfile::NamedTempFile;
 
 use super::args::ReadArgs;
@@ -135,7 +137,7 @@ pub enum GateFormat {
     Junit,
 }
 
-pub(super) fn run(args: GateArgs) -> Result<()> {
+pub(super) fn run(args: GateArgs) -> Result<ExitCode> {
     let (settings, baseline_path) = settings(&args, load_config(&args)?)?;
     let input = expand_inputs(&args.snapshots, "heap")?;
     let report_file = create_output(args.output.as_deref(), &input, &args)?;
@@ -178,13 +180,11 @@ pub(super) fn run(args: GateArgs) -> Result<()> {
         }
         None => write_stdout(write)?,
     }
-    if !report.passed {
-        // NOTE: `cli::run` returns `Result<()>` and `main` maps errors to 2,
-        // so exit status 1 can only be set here. Everything is written and
-        // flushed above.
-        std::process::exit(1);
+    if report.passed {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
     }
-    Ok(())
 }
 
 /// Checks an output path (-o or --write-baseline) before any profile is

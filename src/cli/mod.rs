@@ -12,6 +12,7 @@ mod trend;
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
@@ -22,15 +23,18 @@ use crate::model::Profile;
 use crate::render;
 use args::{Cli, Command, Format, ReadArgs, TopArgs};
 
-pub fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+/// Runs a command. The exit status is 0, or 1 when `gate` finds a
+/// regression; errors become status 2 in `main`.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let done = match cli.command {
+        Command::Gate(args) => return gate::run(args),
         Command::Top(args) => run_top(args),
         Command::Diff(args) => diff::run(args),
         Command::Trend(args) => trend::run(args),
-        Command::Gate(args) => gate::run(args),
         Command::Record(args) => record::run(args),
         Command::Flamegraph(args) => flamegraph::run(args),
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 pub(crate) fn read_options(args: &ReadArgs) -> ReadOptions {
