@@ -18,6 +18,12 @@ pub struct Reduced {
     pub kind: ProfileKind,
     pub measures: Vec<Measure>,
     pub time_nanos: i64,
+    /// Sampling period of the profile, in the unit of `period_type`. For
+    /// `space` it is the bytes between heap samples (runtime.MemProfileRate).
+    pub period: i64,
+    /// Name of the period's type (`space` in Go heap profiles), when the
+    /// profile has one.
+    pub period_type: Option<String>,
     pub totals: Vec<i64>,
     pub sites: HashMap<SiteKey, SiteValues>,
     pub paths: HashMap<PathKey, PathValues>,
@@ -64,6 +70,8 @@ pub fn reduce(name: &str, profile: &Profile, granularity: Granularity) -> Reduce
         kind: profile.kind(),
         measures,
         time_nanos: profile.time_nanos,
+        period: profile.period,
+        period_type: profile.period_type.map(|t| profile.str(t.kind).to_string()),
         totals: table.totals.clone(),
         sites,
         paths: paths::collect(profile, &Sampling::of(profile)),

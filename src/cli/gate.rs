@@ -3,24 +3,22 @@
 //! Exit status 0 when every rule passes, 1 when a rule is broken, 2 on a
 //! usage or input error (through `main`).
 
-use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use std::process::ExitCode;
 
-use tempfile::NamedTempFile;
-
 use super::args::ReadArgs;
+use super::output::{same_file, OutputFile, Rejections};
 use super::snapshots::{
     axis_from_names, axis_from_option, choose_axis, expand_inputs, read_reduced, SeriesInput,
 };
 use super::{read_options, write_stdout};
 use crate::analysis::growth::{analyze, Analysis, Reduced};
 use crate::analysis::sites::Granularity;
-use crate::decode::{read_file, ReadOptions};
+use crate::decode::ReadOptions;
 use crate::diagnosis::{diagnose, Options};
 use crate::gate::allow::{Allowlist, Pattern};
 use crate::gate::config::{self, parse_bytes, parse_non_negative, FileSettings, GateConfig};
@@ -171,7 +169,7 @@ pub(super) fn run(args: GateArgs) -> Result<ExitCode> {
     let write = |out: &mut dyn Write| write_report(out, format, &report);
     match report_file {
         Some(destination) => {
-            let path = destination.path.display().to_string();
+            let path = destination.path().display().to_string();
             destination.write(write)?;
             eprintln!(
                 "pprof-chain gate: {}; report written to {path}",
@@ -187,13 +185,20 @@ pub(super) fn run(args: GateArgs) -> Result<ExitCode> {
     }
 }
 
+/// Messages for an output path (-o or --write-baseline) that is an input or a
+/// folder.
+const REJECTIONS: Rejections = Rejections {
+    is_input: "the output path is an input; give another file name",
+    is_directory: "the output path is a folder; give a file name",
+};
+
 /// Checks an output path (-o or --write-baseline) before any profile is
 /// read: it must not be an input snapshot or the other output.
 fn create_output(
     path: Option<&Path>,
     input: &SeriesInput,
     args: &GateArgs,
-) -> Result<Option<Output>> {
+) -> Result<Option<OutputFile>> {
     let Some(path) = path else {
         return Ok(None);
     };
@@ -207,7 +212,7 @@ fn create_output(
     }
     let mut inputs: Vec<&Path> = input.paths.iter().map(PathBuf::as_path).collect();
     inputs.extend(args.snapshots.iter().map(PathBuf::as_path));
-    Output::create(path, &inputs).map(Some)
+    OutputFile::create(path, &inputs, &REJECTIONS).map(Some)
 }
 
 fn write_report(out: &mut dyn Write, format: GateFormat, report: &Report) -> io::Result<()> {
@@ -322,7 +327,7 @@ fn read_run(
             analysis.kind
         );
     }
-    let sample_period = sample_period(&input.paths, read)?;
+    let sample_period = sample_period(&reduced);
     Ok(RunData {
         reduced,
         analysis,
@@ -351,109 +356,14 @@ fn load_baseline(path: &Path, read: &ReadOptions) -> Result<Baseline> {
 
 /// Average bytes between heap samples of the run, from its last snapshot;
 /// 1 when every allocation was recorded.
-// NOTE: `Reduced` does not keep the profile's period, so the last snapshot
-// is decoded a second time to read it.
-fn sample_period(paths: &[PathBuf], read: &ReadOptions) -> Result<f64> {
-    let Some(last) = paths.last() else {
-        return Ok(1.0);
+fn sample_period(reduced: &[Reduced]) -> f64 {
+    let Some(last) = reduced.last() else {
+        return 1.0;
     };
-    let profile = read_file(last, read)?;
-    let by_space = profile
-        .period_type
-        .is_some_and(|t| profile.str(t.kind) == "space");
-    Ok(if by_space && profile.period > 1 {
-        profile.period as f64
+    let by_space = last.period_type.as_deref() == Some("space");
+    if by_space && last.period > 1 {
+        last.period as f64
     } else {
         1.0
-    })
-}
-
-/// A file written as a temporary file in its folder and renamed over the
-/// destination once complete, so that a reader never sees half a report.
-struct Output {
-    path: PathBuf,
-    temp: NamedTempFile,
-}
-
-impl Output {
-    /// Checks the destination and creates the temporary file, so that a path
-    /// that cannot be written fails before any profile is read.
-    fn create(path: &Path, inputs: &[&Path]) -> Result<Output> {
-        if inputs.iter().any(|input| same_file(path, input)) {
-            bail!(
-                "{}: the output path is an input; give another file name",
-                path.display()
-            );
-        }
-        if path.is_dir() {
-            bail!(
-                "{}: the output path is a folder; give a file name",
-                path.display()
-            );
-        }
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        if !folder.is_dir() {
-            bail!(
-                "{}: cannot write the output: folder {} does not exist",
-                path.display(),
-                folder.display()
-            );
-        }
-        let temp = temp_file_in(folder).with_context(|| {
-            format!(
-                "{}: cannot write the output: failed to create a file in {}",
-                path.display(),
-                folder.display()
-            )
-        })?;
-        Ok(Output {
-            path: path.to_path_buf(),
-            temp,
-        })
-    }
-
-    /// Runs `write` on the temporary file, then renames it over the
-    /// destination.
-    fn write(self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
-        let Output { path, mut temp } = self;
-        let fail = |e: io::Error| anyhow::anyhow!("{}: failed to write: {e}", path.display());
-        let mut out = BufWriter::new(temp.as_file_mut());
-        write(&mut out).map_err(fail)?;
-        out.flush().map_err(fail)?;
-        drop(out);
-        temp.as_file().sync_all().map_err(fail)?;
-        temp.persist(&path).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: failed to replace the file: {}",
-                path.display(),
-                e.error
-            )
-        })?;
-        Ok(())
-    }
-}
-
-/// Creates a temporary file with mode 0666 less the umask, like a file the
-/// shell creates. tempfile's default of 0600 would hide the report from
-/// other users.
-fn temp_file_in(folder: &Path) -> io::Result<NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".pprof-chain-gate-").suffix(".tmp");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
-    }
-    builder.tempfile_in(folder)
-}
-
-/// True when both paths name the same existing file.
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (fs::canonicalize(a), fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
     }
 }

@@ -6,6 +6,7 @@ pub mod args;
 mod diff;
 pub mod flamegraph;
 pub mod gate;
+mod output;
 pub mod record;
 mod snapshots;
 mod trend;

@@ -171,7 +171,13 @@ pub(crate) fn choose_axis(
             source: AxisSource::Manifest,
             values: values.clone(),
         }),
-        (None, false, None) => axis_from_timestamps(reduced),
+        (None, false, None) => {
+            let timestamps: Vec<(String, i64)> = reduced
+                .iter()
+                .map(|r| (r.name.clone(), r.time_nanos))
+                .collect();
+            axis_from_timestamps(&timestamps)
+        }
     }
 }
 
@@ -196,7 +202,10 @@ pub(crate) fn check_kind(reduced: &[Reduced], kind: &str) -> Result<()> {
     for r in reduced {
         let found = r.kind.to_string();
         if !found.eq_ignore_ascii_case(kind) {
-            bail!("{} is a {found} profile, not {kind} as --kind requests", r.name);
+            bail!(
+                "{} is a {found} profile, not {kind} as --kind requests",
+                r.name
+            );
         }
     }
     Ok(())
@@ -256,33 +265,58 @@ fn last_number(name: &str) -> Option<f64> {
     stem[start..end].parse().ok()
 }
 
-/// Seconds since the first snapshot, from the profiles' timestamps.
-pub(crate) fn axis_from_timestamps(reduced: &[Reduced]) -> Result<Axis> {
-    if let Some(r) = reduced.iter().find(|r| r.time_nanos == 0) {
+/// Builds an axis of seconds since the first snapshot from each snapshot's
+/// name and profile timestamp in nanoseconds since the Unix epoch. A timestamp
+/// of 0 means the profile has none, which is an error.
+pub(crate) fn axis_from_timestamps(timestamps: &[(String, i64)]) -> Result<Axis> {
+    if let Some((name, _)) = timestamps.iter().find(|(_, nanos)| *nanos == 0) {
         bail!(
-            "{} has no timestamp, so growth cannot be measured per second; \
-             give task counts with --tasks or --tasks-from-names",
-            r.name
+            "{name} has no timestamp, so growth cannot be measured per second; \
+             give task counts with --tasks or --tasks-from-names"
         );
     }
-    let first = reduced[0].time_nanos;
+    let first = timestamps.first().map_or(0, |(_, nanos)| *nanos);
     Ok(Axis {
         source: AxisSource::Timestamps,
-        values: reduced
+        values: timestamps
             .iter()
-            .map(|r| (r.time_nanos - first) as f64 / 1e9)
+            .map(|(_, nanos)| (nanos - first) as f64 / 1e9)
             .collect(),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::last_number;
+    use super::{axis_from_timestamps, last_number, AxisSource};
 
     #[test]
     fn last_number_reads_task_counts() {
         assert_eq!(last_number("heap-012000.pb.gz"), Some(12000.0));
         assert_eq!(last_number("heap.2.5000.pprof"), Some(5000.0));
         assert_eq!(last_number("heap.pb.gz"), None);
+    }
+
+    #[test]
+    fn timestamp_axis_counts_seconds() {
+        let timestamps = [
+            ("a.pb.gz".to_string(), 5_000_000_000),
+            ("b.pb.gz".to_string(), 7_500_000_000),
+        ];
+        let axis = axis_from_timestamps(&timestamps).expect("axis");
+        assert_eq!(axis.source, AxisSource::Timestamps);
+        assert_eq!(axis.values, [0.0, 2.5]);
+    }
+
+    #[test]
+    fn timestamp_axis_names_missing_timestamp() {
+        let timestamps = [
+            ("a.pb.gz".to_string(), 5_000_000_000),
+            ("b.pb.gz".to_string(), 0),
+        ];
+        let error = axis_from_timestamps(&timestamps).expect_err("missing timestamp rejected");
+        assert!(
+            error.to_string().starts_with("b.pb.gz has no timestamp"),
+            "{error}"
+        );
     }
 }
