@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::fit::{fit, Fit};
 use super::paths::{self, PathKey, PathValues};
 use super::sampling::Sampling;
-use super::sites::{aggregate, Granularity, SiteKey};
+use super::sites::{aggregate_flat, Granularity, SiteKey};
 use crate::model::{Profile, ProfileKind};
 
 /// The part of one snapshot the analysis uses. The profile itself can be
@@ -46,7 +46,7 @@ pub struct Measure {
 
 /// Reduces a profile to flat values per site and values per retention path.
 pub fn reduce(name: &str, profile: &Profile, granularity: Granularity) -> Reduced {
-    let table = aggregate(profile, granularity);
+    let table = aggregate_flat(profile, granularity);
     let sites = table
         .keys
         .iter()

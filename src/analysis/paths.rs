@@ -135,43 +135,73 @@ struct Frame {
     inlined: bool,
 }
 
-fn expand(profile: &Profile, names: &Names<'_>, stack: &[LocId], frames: &mut Vec<Frame>) {
-    frames.clear();
-    for &location in stack {
-        let lines = profile.location_lines(location);
-        for (i, line) in lines.iter().enumerate() {
-            frames.push(Frame {
-                name: names.of_function[line.function.index()],
-                inlined: i + 1 < lines.len(),
-            });
+/// Frames of every location, innermost first, and the library of the first
+/// known third-party wrapper among them, computed once per profile.
+struct LocationFrames<'a> {
+    starts: Vec<u32>,
+    frames: Vec<Frame>,
+    wrapping: Vec<Option<&'a str>>,
+}
+
+impl<'a> LocationFrames<'a> {
+    fn new(profile: &Profile, names: &Names<'a>) -> Self {
+        let mut this = LocationFrames {
+            starts: vec![0],
+            frames: Vec::new(),
+            wrapping: Vec::with_capacity(profile.locations.len()),
+        };
+        for index in 0..profile.locations.len() {
+            let lines = profile.location_lines(LocId(index as u32));
+            let mut wrapping = None;
+            for (i, line) in lines.iter().enumerate() {
+                let name = names.of_function[line.function.index()];
+                let facts = &names.facts[name as usize];
+                if facts.third_party_wrapper && facts.library != "main" {
+                    wrapping = wrapping.or(Some(facts.library));
+                }
+                this.frames.push(Frame {
+                    name,
+                    inlined: i + 1 < lines.len(),
+                });
+            }
+            this.starts.push(this.frames.len() as u32);
+            this.wrapping.push(wrapping);
         }
+        this
+    }
+
+    fn of(&self, location: LocId) -> &[Frame] {
+        let i = location.index();
+        &self.frames[self.starts[i] as usize..self.starts[i + 1] as usize]
     }
 }
 
-/// Index of the owner frame in a leaf-first stack.
-fn owner_index(names: &Names<'_>, frames: &[Frame]) -> Option<usize> {
-    let facts = |frame: &Frame| &names.facts[frame.name as usize];
+/// Expands `stack` into `frames`, leaf first, up to and including the owner,
+/// and returns the owner's index. Frames past the owner are not expanded.
+fn expand_to_owner(
+    names: &Names<'_>,
+    locations: &LocationFrames<'_>,
+    stack: &[LocId],
+    frames: &mut Vec<Frame>,
+) -> Option<usize> {
+    frames.clear();
     // The third-party library of a known wrapper on the stack (a logger such
     // as logrus or zap, or github.com/pkg/errors): its own frames are skipped
     // on the way to the owner.
-    let wrapping = frames
-        .iter()
-        .map(facts)
-        .find(|f| f.third_party_wrapper)
-        .map(|f| f.library)
-        .filter(|library| *library != "main");
-    let is_user = |frame: &Frame| {
-        let f = facts(frame);
-        !f.standard && wrapping.is_none_or(|library| f.library != library)
-    };
+    let wrapping = stack.iter().find_map(|&l| locations.wrapping[l.index()]);
     let mut first_user = None;
-    for (i, frame) in frames.iter().enumerate() {
-        if !is_user(frame) {
-            continue;
-        }
-        first_user.get_or_insert(i);
-        if !frame.inlined {
-            return Some(i);
+    for &location in stack {
+        for &frame in locations.of(location) {
+            frames.push(frame);
+            let facts = &names.facts[frame.name as usize];
+            let user = !facts.standard && wrapping.is_none_or(|library| facts.library != library);
+            if !user {
+                continue;
+            }
+            first_user.get_or_insert(frames.len() - 1);
+            if !frame.inlined {
+                return Some(frames.len() - 1);
+            }
         }
     }
     if first_user.is_some() {
@@ -179,7 +209,17 @@ fn owner_index(names: &Names<'_>, frames: &[Frame]) -> Option<usize> {
     }
     // Every frame outside the standard library is in the wrapping library:
     // take the outermost of them.
-    frames.iter().rposition(|frame| !facts(frame).standard)
+    frames
+        .iter()
+        .rposition(|frame| !names.facts[frame.name as usize].standard)
+}
+
+/// Expands a whole stack, leaf first.
+fn expand_all(locations: &LocationFrames<'_>, stack: &[LocId], frames: &mut Vec<Frame>) {
+    frames.clear();
+    for &location in stack {
+        frames.extend_from_slice(locations.of(location));
+    }
 }
 
 /// Sums of one path while a profile is read.
@@ -196,19 +236,23 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
     let names = Names::new(profile);
     let width = profile.sample_types.len();
     let mut paths: HashMap<(u32, u32), Accumulator> = HashMap::new();
+    let locations = LocationFrames::new(profile, &names);
     let mut frames = Vec::new();
+    let mut whole = Vec::new();
     // In goroutine profiles every leaf is runtime.gopark, so the site is the
     // call the owner blocks in (runtime.chanrecv1, sync.(*WaitGroup).Wait).
     let blocking_site = profile.kind() == crate::model::ProfileKind::Goroutine;
     for sample in profile.samples() {
-        expand(profile, &names, sample.stack, &mut frames);
+        let owner = expand_to_owner(&names, &locations, sample.stack, &mut frames);
         let Some(leaf) = frames.first() else { continue };
-        let owner = owner_index(&names, &frames);
         let site = match owner {
             Some(i) if blocking_site && i > 0 => frames[i - 1].name,
             // Goroutine structs: name the allocation after runtime.malg, not
             // after the allocator's own frames below it.
-            None => names.malg.filter(|m| frames.iter().any(|f| f.name == *m)).unwrap_or(leaf.name),
+            None => names
+                .malg
+                .filter(|m| frames.iter().any(|f| f.name == *m))
+                .unwrap_or(leaf.name),
             _ => leaf.name,
         };
         let owner_name = owner.map_or(u32::MAX, |i| frames[i].name);
@@ -225,20 +269,15 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
         for (total, value) in entry.values.iter_mut().zip(sample.values) {
             *total = total.wrapping_add(*value);
         }
-        let weight = sample
-            .values
-            .iter()
-            .rev()
-            .copied()
-            .find(|&v| v != 0)
-            .unwrap_or(0);
+        let weight = sample.values.iter().rev().copied().find(|&v| v != 0).unwrap_or(0);
         if weight > entry.frames_weight {
             entry.frames_weight = weight;
-            let end = owner.map_or(frames.len(), |i| i + 1);
+            expand_all(&locations, sample.stack, &mut whole);
+            let end = owner.map_or(whole.len(), |i| i + 1);
             entry.frames.clear();
-            entry.frames.extend(frames[..end].iter().map(|f| f.name));
+            entry.frames.extend(whole[..end].iter().map(|f| f.name));
             entry.callers.clear();
-            entry.callers.extend(frames[end..].iter().map(|f| f.name));
+            entry.callers.extend(whole[end..].iter().map(|f| f.name));
         }
     }
     let name = |id: u32| names.facts[id as usize].name.to_string();

@@ -147,11 +147,21 @@ impl LocationSites {
 
 /// Aggregates every sample of `profile` into sites.
 pub fn aggregate(profile: &Profile, granularity: Granularity) -> SiteTable {
+    aggregate_with(profile, granularity, true)
+}
+
+/// Aggregates flat values only, which takes one step per sample instead of
+/// one per frame; `cum` is left empty.
+pub fn aggregate_flat(profile: &Profile, granularity: Granularity) -> SiteTable {
+    aggregate_with(profile, granularity, false)
+}
+
+fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool) -> SiteTable {
     let sites = LocationSites::new(profile, granularity);
     let width = profile.sample_types.len();
     let count = sites.keys.len();
     let mut flat = vec![0i64; count * width];
-    let mut cum = vec![0i64; count * width];
+    let mut cum = vec![0i64; if cumulative { count * width } else { 0 }];
     let mut seen = vec![usize::MAX; count];
     let mut variance = vec![0.0; count];
     let sampling = Sampling::of(profile);
@@ -160,6 +170,9 @@ pub fn aggregate(profile: &Profile, granularity: Granularity) -> SiteTable {
         let Some(leaf) = frames.next() else { continue };
         variance[leaf as usize] += sampling.variance(sample.values);
         add(&mut flat, leaf as usize, width, sample.values);
+        if !cumulative {
+            continue;
+        }
         add(&mut cum, leaf as usize, width, sample.values);
         seen[leaf as usize] = index;
         for site in frames {
