@@ -1,0 +1,109 @@
+//! Benchmarks of reading, top, diff and trend on large heap profiles.
+//!
+//! The inputs are the two profiles `testdata/bigstacks.sh` writes into
+//! `target/bigstacks` (about 131,000 and 262,000 samples, 7 and 15 MB
+//! uncompressed); `scripts/bench.sh` writes them and runs this benchmark.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use flate2::read::MultiGzDecoder;
+
+use pprof_chain::analysis::growth::{analyze, reduce, Axis, AxisSource};
+use pprof_chain::analysis::sites::{aggregate, Granularity};
+use pprof_chain::analysis::top::{top, TopOptions};
+use pprof_chain::decode::{read_file, ReadOptions};
+
+/// The large pair, smaller first. Panics with the command to run when the
+/// files are missing: a benchmark never runs on other inputs silently.
+fn inputs() -> (PathBuf, PathBuf) {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bigstacks");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.to_string_lossy().ends_with(".pb.gz"));
+    files.sort();
+    assert!(
+        files.len() == 2,
+        "{} must hold the two large profiles; run testdata/bigstacks.sh first",
+        folder.display()
+    );
+    (files[0].clone(), files[1].clone())
+}
+
+/// The floor for reading: gunzip the file and walk every top-level protobuf
+/// field once, touching each byte of each field.
+fn gunzip_and_walk(path: &Path) -> u64 {
+    let file = std::fs::File::open(path).expect("open profile");
+    let mut data = Vec::new();
+    MultiGzDecoder::new(std::io::BufReader::new(file))
+        .read_to_end(&mut data)
+        .expect("gunzip");
+    let mut buf = data.as_slice();
+    let mut checksum = 0u64;
+    while !buf.is_empty() {
+        let key = prost::encoding::decode_varint(&mut buf).expect("key");
+        let len = match key & 7 {
+            0 => {
+                prost::encoding::decode_varint(&mut buf).expect("varint");
+                continue;
+            }
+            2 => prost::encoding::decode_varint(&mut buf).expect("length") as usize,
+            other => panic!("unexpected wire type {other}"),
+        };
+        checksum = buf[..len]
+            .iter()
+            .fold(checksum, |sum, &b| sum.wrapping_add(u64::from(b)));
+        buf = &buf[len..];
+    }
+    checksum
+}
+
+fn benchmarks(c: &mut Criterion) {
+    let (small, large) = inputs();
+    let options = ReadOptions::default();
+    let mut group = c.benchmark_group("large");
+    group.sample_size(10);
+    group.bench_function("gunzip_and_walk", |b| b.iter(|| gunzip_and_walk(&large)));
+    group.bench_function("read", |b| {
+        b.iter(|| read_file(&large, &options).expect("read"))
+    });
+    let profile = read_file(&large, &options).expect("read");
+    group.bench_function("top", |b| {
+        b.iter(|| {
+            let table = aggregate(&profile, Granularity::Functions);
+            top(&table, 3, "inuse_space", "bytes", &TopOptions::default())
+        })
+    });
+    group.bench_function("diff", |b| {
+        b.iter(|| {
+            let before = read_file(&small, &options).expect("read");
+            let after = read_file(&large, &options).expect("read");
+            let reduced = vec![
+                reduce("before", &before, Granularity::Functions),
+                reduce("after", &after, Granularity::Functions),
+            ];
+            let axis = Axis {
+                source: AxisSource::Order,
+                values: vec![0.0, 1.0],
+            };
+            analyze(&reduced, axis).expect("analyze")
+        })
+    });
+    let reduced_large = reduce("large", &profile, Granularity::Functions);
+    for count in [4usize, 8, 16] {
+        let series: Vec<_> = (0..count).map(|_| reduced_large.clone()).collect();
+        let axis = Axis {
+            source: AxisSource::Option,
+            values: (0..count).map(|i| i as f64).collect(),
+        };
+        group.bench_function(format!("trend_analyze_{count}"), |b| {
+            b.iter(|| analyze(&series, axis.clone()).expect("analyze"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, benchmarks);
+criterion_main!(benches);
