@@ -474,7 +474,10 @@ fn trend_rejects_other_kind() {
     let folder = profiles().join("ctxchain");
     let (code, _, stderr) = run(&["trend", "--kind", "goroutine", path_str(&folder)]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("is a heap profile, not goroutine"), "{stderr}");
+    assert!(
+        stderr.contains("is a heap profile, not goroutine"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -486,5 +489,10 @@ fn heap_goroutine_leak_names_malg() {
         .unwrap_or_else(|| panic!("no goroutine finding: {findings:?}"));
     assert_eq!(goroutines["site"], "runtime.malg");
     assert_eq!(goroutines["owner"], "unknown");
-    assert_near(&goroutines["per_task"]["inuse_objects"], 1.0, 0.01, "goroutines");
+    assert_near(
+        &goroutines["per_task"]["inuse_objects"],
+        1.0,
+        0.01,
+        "goroutines",
+    );
 }

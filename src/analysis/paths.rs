@@ -269,7 +269,13 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
         for (total, value) in entry.values.iter_mut().zip(sample.values) {
             *total = total.wrapping_add(*value);
         }
-        let weight = sample.values.iter().rev().copied().find(|&v| v != 0).unwrap_or(0);
+        let weight = sample
+            .values
+            .iter()
+            .rev()
+            .copied()
+            .find(|&v| v != 0)
+            .unwrap_or(0);
         if weight > entry.frames_weight {
             entry.frames_weight = weight;
             expand_all(&locations, sample.stack, &mut whole);

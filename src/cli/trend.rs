@@ -35,7 +35,11 @@ pub(super) fn run(args: TrendArgs) -> Result<()> {
         &reduced,
     )?;
     if sort_by_axis(&mut reduced, &mut axis) {
-        let order = if axis.per_task() { "task count" } else { "time" };
+        let order = if axis.per_task() {
+            "task count"
+        } else {
+            "time"
+        };
         eprintln!("pprof-chain: note: snapshots put in order of {order}");
     }
     let analysis = analyze(&reduced, axis)?;
