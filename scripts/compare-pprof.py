@@ -16,7 +16,7 @@ import re
 import subprocess
 import sys
 
-ROW = re.compile(r"^\s*(-?\d+)B?\s+\S+\s+\S+\s+(-?\d+)B?\s+\S+\s+(.*?)(?: \(inline\))?$")
+ROW = re.compile(r"^\s*(-?\d+)B?\s+\S+\s+\S+\s+(-?\d+)B?\s+\S+\s+(.*?)(?: \((?:partial-)?inline\))?$")
 
 
 def run(command):
