@@ -91,6 +91,9 @@ pub struct DiffArgs {
     /// example heap-012000.pb.gz handled 12000 tasks)
     #[arg(long, conflicts_with = "tasks")]
     pub tasks_from_names: bool,
+    /// Task count the projection of each leak is made for
+    #[arg(long, value_name = "TASKS", default_value_t = 1_000_000.0)]
+    pub project: f64,
     /// Aggregate by function and line instead of by function
     #[arg(long)]
     pub lines: bool,

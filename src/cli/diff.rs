@@ -11,6 +11,9 @@ use crate::model::ProfileKind;
 use crate::render::report::{self, ReportOptions};
 
 pub(super) fn run(args: DiffArgs) -> Result<()> {
+    if !(args.project.is_finite() && args.project > 0.0) {
+        bail!("invalid --project {}: use a task count above 0", args.project);
+    }
     let paths = vec![args.before.clone(), args.after.clone()];
     if args.before == args.after {
         bail!(
@@ -35,11 +38,14 @@ pub(super) fn run(args: DiffArgs) -> Result<()> {
     }
     check_order(&reduced, &axis)?;
     let analysis = analyze(&reduced, axis)?;
-    let findings = diagnose(&analysis, &Options::default());
+    let options = Options {
+        projection_tasks: args.project,
+    };
+    let findings = diagnose(&analysis, &options);
     let options = ReportOptions {
         command: "diff",
         limit: args.limit,
-        projection_tasks: Options::default().projection_tasks,
+        projection_tasks: args.project,
     };
     write_stdout(|out| match args.format {
         Format::Table => report::write_table(out, &analysis, &findings, &options),
