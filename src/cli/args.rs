@@ -11,10 +11,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about = "Find Go memory that grows with load, from pprof heap snapshots",
     long_about = "Find Go memory that grows with load, from pprof heap snapshots.\n\n\
-        Reads gzipped or plain pprof protobuf profiles, as written by runtime/pprof and \
+        Reads gzipped or plain pprof protobuf profiles (and legacy text heap profiles), \
+        as written by runtime/pprof and \
         served by /debug/pprof/heap, and reports which allocation sites grow with the \
         number of tasks handled, what kind of leak it is and which function to fix.",
-    after_help = "Exit status: 0 on success, 2 on a usage or input error."
+    after_help = "Exit status: 0 on success, 1 when gate finds a regression, 2 on a usage \
+                  or input error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,14 +50,16 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// Largest decompressed profile to read, in bytes (suffixes K, M, G allowed)
+    /// Largest decompressed profile to read, in bytes (suffixes K, M, G
+    /// allowed); decoded profiles may take up to 8 times this in memory
     #[arg(long, value_name = "SIZE", default_value = "128M", value_parser = parse_size)]
     pub max_profile_bytes: u64,
 }
 
 #[derive(Debug, Args)]
 pub struct TopArgs {
-    /// Profile to read (gzipped or plain pprof protobuf)
+    /// Profile to read (gzipped or plain pprof protobuf, or a legacy text heap
+    /// profile)
     pub file: PathBuf,
     /// Sample type to show, by name (inuse_space, alloc_objects...) or index;
     /// default: the profile's default, as go tool pprof chooses it

@@ -12,7 +12,10 @@ use crate::render::report::{self, ReportOptions};
 
 pub(super) fn run(args: DiffArgs) -> Result<()> {
     if !(args.project.is_finite() && args.project > 0.0) {
-        bail!("invalid --project {}: use a task count above 0", args.project);
+        bail!(
+            "invalid --project {}: use a task count above 0",
+            args.project
+        );
     }
     let paths = vec![args.before.clone(), args.after.clone()];
     if args.before == args.after {

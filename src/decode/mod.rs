@@ -1,8 +1,17 @@
 //! Reading pprof files: sniffing the encoding, bounded decompression and
-//! streaming protobuf decoding into a validated [`Profile`].
+//! streaming protobuf decoding into a validated [`Profile`]. Legacy text heap
+//! profiles are converted to protobuf first; other text is rejected with a
+//! message that names what it is.
 
+mod budget;
 mod builder;
+mod ids;
+mod labels;
+mod legacy;
+mod legacy_lines;
 mod stream;
+mod tables;
+mod text;
 mod validate;
 
 use std::fs::File;
@@ -16,13 +25,15 @@ use crate::model::Profile;
 
 /// Largest decompressed profile read by default: 128 MiB. Real Go heap profiles
 /// with 300,000 samples are about 30 MB; the limit keeps a small hostile file
-/// from expanding into gigabytes.
+/// from expanding into gigabytes. The decoded profile may take up to 8 bytes
+/// of memory per byte of the limit (see `budget.rs`).
 pub const DEFAULT_MAX_PROFILE_BYTES: u64 = 128 << 20;
 
 /// Limits applied while reading.
 #[derive(Clone, Copy, Debug)]
 pub struct ReadOptions {
-    /// Largest decompressed size accepted, in bytes.
+    /// Largest decompressed size accepted, in bytes. It also caps the memory
+    /// of the decoded profile, at 8 times this size.
     pub max_profile_bytes: u64,
 }
 
@@ -34,16 +45,17 @@ impl Default for ReadOptions {
     }
 }
 
-/// Reads a gzipped or plain pprof protobuf file.
+/// Reads a pprof protobuf file or a legacy text heap profile, either of them
+/// plain or gzipped.
 pub fn read_file(path: &Path, options: &ReadOptions) -> Result<Profile, ReadError> {
-    let attach = |source| ReadError {
+    let attach = |error| ReadError {
         path: path.to_path_buf(),
-        source,
+        error,
     };
-    let file = File::open(path).map_err(|e| attach(ProfileError::Io(e)))?;
+    let file = File::open(path).map_err(|e| attach(ProfileError::Open(e)))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(attach(ProfileError::NotAProfile(
-            "is a directory, not a profile file".into(),
+            "is a directory; give the path of a profile file".into(),
         )));
     }
     read(BufReader::with_capacity(1 << 16, file), options).map_err(attach)
@@ -55,72 +67,54 @@ pub fn read_bytes(data: &[u8], options: &ReadOptions) -> Result<Profile, Profile
 }
 
 fn read<R: BufRead>(mut input: R, options: &ReadOptions) -> Result<Profile, ProfileError> {
-    let head = input.fill_buf()?;
+    let head = input.fill_buf().map_err(ProfileError::Read)?;
     if head.is_empty() {
         return Err(ProfileError::Empty);
     }
-    if head.starts_with(&[0x1f, 0x8b]) {
-        let gz = BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input));
-        decode_stream(gz, options, true)
-    } else {
-        reject_text(head)?;
-        decode_stream(input, options, false)
+    if !head.starts_with(&[0x1f, 0x8b]) {
+        return decode_contents(input, options, false);
     }
+    let mut gz = BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input));
+    let head = gz.fill_buf().map_err(|e| stream::io_error(e, true))?;
+    if head.is_empty() {
+        return Err(ProfileError::NotAProfile(
+            "is gzip, but it decompresses to 0 bytes; write or download the profile again".into(),
+        ));
+    }
+    decode_contents(gz, options, true)
 }
 
-fn decode_stream<R: BufRead>(
-    input: R,
+/// Decodes the (decompressed) contents, whose first bytes are buffered.
+fn decode_contents<R: BufRead>(
+    mut input: R,
     options: &ReadOptions,
     gzipped: bool,
 ) -> Result<Profile, ProfileError> {
-    let mut reader = stream::FieldReader::new(input, options.max_profile_bytes, gzipped);
-    if reader.at_end()? {
-        return Err(ProfileError::NotAProfile(
-            "gzip stream holds no data".into(),
-        ));
+    let limit = options.max_profile_bytes;
+    let head = input.fill_buf().map_err(|e| stream::io_error(e, gzipped))?;
+    match text::classify(head) {
+        text::Contents::Binary => {
+            builder::decode(&mut stream::FieldReader::new(input, limit, gzipped))
+        }
+        text::Contents::LegacyHeap => {
+            let encoded = legacy::convert(input, limit)?;
+            builder::decode(&mut stream::FieldReader::new(&encoded[..], limit, false))
+        }
+        text::Contents::OtherText(message) => Err(ProfileError::NotAProfile(message)),
     }
-    if gzipped {
-        reject_text(reader.peek()?)?;
-    }
-    builder::decode(&mut reader)
 }
 
-/// Rejects input that is text: an HTML error page, a legacy text profile or
-/// anything else that is not binary protobuf.
-fn reject_text(head: &[u8]) -> Result<(), ProfileError> {
-    let sample = &head[..head.len().min(512)];
-    let text = match std::str::from_utf8(sample) {
-        Ok(text) => text,
-        Err(e) if e.valid_up_to() + 4 > sample.len() => &sample_str(sample, e.valid_up_to()),
-        Err(_) => return Ok(()),
-    };
-    let printable = text
-        .chars()
-        .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
-    if !printable || text.len() < 2 {
-        return Ok(());
+/// Explains a wire error in the first fields of the input: there it more
+/// likely means the input is some other binary data than a damaged profile.
+fn not_a_profile(error: ProfileError, gzipped: bool) -> ProfileError {
+    if !matches!(error, ProfileError::Wire { .. }) {
+        return error;
     }
-    let trimmed = text.trim_start();
-    let message = if trimmed.starts_with("heap profile:") {
-        "is a legacy text heap profile (debug=1); fetch /debug/pprof/heap without debug=1, \
-         or convert it with `go tool pprof -proto FILE > heap.pb.gz`"
-            .to_string()
-    } else if trimmed.starts_with("goroutine profile:") {
-        "is a text goroutine dump (debug=1 or 2); fetch /debug/pprof/goroutine without debug"
-            .to_string()
-    } else if trimmed.starts_with('<') {
-        "is HTML or XML text, not a pprof profile (was an error page saved in its place?)"
-            .to_string()
+    ProfileError::NotAProfile(if gzipped {
+        format!("is gzip, but the decompressed data is not a pprof protobuf profile ({error})")
     } else {
-        let first_line = trimmed.lines().next().unwrap_or("");
-        let shown: String = first_line.chars().take(60).collect();
-        format!("is text, not a pprof protobuf profile (starts with {shown:?})")
-    };
-    Err(ProfileError::NotAProfile(message))
-}
-
-fn sample_str(sample: &[u8], valid: usize) -> String {
-    String::from_utf8_lossy(&sample[..valid]).into_owned()
+        format!("is neither gzip nor a pprof protobuf profile ({error})")
+    })
 }
 
 /// Reads every profile in `paths`, in order.
@@ -134,4 +128,10 @@ pub fn read_files(
 #[doc(hidden)]
 pub fn read_reader<R: Read>(input: R, options: &ReadOptions) -> Result<Profile, ProfileError> {
     read(BufReader::new(input), options)
+}
+
+/// Returns true when `data` (not gzipped) is a legacy text heap profile, the
+/// output of `/debug/pprof/heap?debug=1`.
+pub fn is_legacy_heap_text(data: &[u8]) -> bool {
+    text::classify(data) == text::Contents::LegacyHeap
 }

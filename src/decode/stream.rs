@@ -1,10 +1,10 @@
-//! A streaming reader of top-level protobuf fields. It never holds more than
-//! one field's payload, counts every byte against the size limit, and turns
+//! A streaming reader of top-level protobuf fields. It keeps no more than
+//! one field's payload in memory, counts every byte against the size limit, and turns
 //! truncation and corrupt gzip into errors that say where they happened.
 
 use std::io::{BufRead, ErrorKind, Read};
 
-use crate::error::ProfileError;
+use crate::error::{format_size, ProfileError};
 
 /// Protobuf wire types.
 pub(crate) const VARINT: u8 = 0;
@@ -34,6 +34,16 @@ impl<R: BufRead> FieldReader<R> {
         self.offset
     }
 
+    /// Returns true if the bytes come out of a gzip decoder.
+    pub(crate) fn gzipped(&self) -> bool {
+        self.gzipped
+    }
+
+    /// Largest decompressed size accepted, in bytes.
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
     pub(crate) fn at_end(&mut self) -> Result<bool, ProfileError> {
         Ok(self.peek()?.is_empty())
     }
@@ -52,7 +62,7 @@ impl<R: BufRead> FieldReader<R> {
         let key = self.read_varint()?;
         let field = key >> 3;
         if field == 0 || field > u64::from(u32::MAX >> 3) {
-            return Err(wire(start, format!("invalid field number {field}")));
+            return Err(self.wire_error(start, format!("invalid field number {field}")));
         }
         Ok(Some((field as u32, (key & 7) as u8)))
     }
@@ -63,20 +73,20 @@ impl<R: BufRead> FieldReader<R> {
         for shift in (0..70).step_by(7) {
             let byte = self.read_byte(start)?;
             if shift == 63 && byte > 1 {
-                return Err(wire(start, "varint overflows 64 bits".into()));
+                return Err(self.wire_error(start, "varint overflows 64 bits".into()));
             }
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Ok(value);
             }
         }
-        Err(wire(start, "varint is longer than 10 bytes".into()))
+        Err(self.wire_error(start, "varint is longer than 10 bytes".into()))
     }
 
     fn read_byte(&mut self, field_start: u64) -> Result<u8, ProfileError> {
         let byte = match self.peek()?.first() {
             Some(&byte) => byte,
-            None => return Err(truncated(field_start, self.gzipped)),
+            None => return Err(self.truncated(field_start)),
         };
         self.input.consume(1);
         self.advance(1)?;
@@ -92,6 +102,8 @@ impl<R: BufRead> FieldReader<R> {
     }
 
     /// Reads a length-delimited payload into `buf`, replacing its contents.
+    /// The buffer grows with the bytes actually read, so a length prefix that
+    /// lies costs no memory beyond the data that is there.
     pub(crate) fn read_payload(&mut self, buf: &mut Vec<u8>) -> Result<(), ProfileError> {
         let start = self.offset;
         let len = self.read_varint()?;
@@ -106,32 +118,55 @@ impl<R: BufRead> FieldReader<R> {
             .map_err(|e| io_error(e, gzipped))?;
         self.advance(read as u64)?;
         if (read as u64) < len {
-            return Err(if gzipped {
-                ProfileError::Gzip(format!(
-                    "stream ends inside a field at byte {start} that declares {len} bytes"
-                ))
+            let end = if gzipped {
+                "the decompressed data"
             } else {
-                wire(
-                    start,
-                    format!("length {len} points past the end of the file ({read} bytes remain)"),
-                )
-            });
+                "the file"
+            };
+            return Err(self.wire_error(
+                start,
+                format!(
+                    "field length {len} points past the end of {end} (only {read} bytes remain); \
+                     the profile is truncated"
+                ),
+            ));
         }
         Ok(())
     }
 
     fn length_error(&self, start: u64, len: u64) -> ProfileError {
         if len > self.limit {
-            wire(
+            self.wire_error(
                 start,
                 format!(
-                    "length {len} is larger than the limit of {} bytes (truncated or corrupt file?)",
-                    self.limit
+                    "field length {len} is larger than the --max-profile-bytes limit of {}; \
+                     the file is corrupt",
+                    format_size(self.limit)
                 ),
             )
         } else {
             ProfileError::TooLarge { limit: self.limit }
         }
+    }
+
+    /// Builds the error for invalid protobuf encoding at `offset` of the
+    /// (decompressed) stream.
+    pub(crate) fn wire_error(&self, offset: u64, message: String) -> ProfileError {
+        ProfileError::Wire {
+            offset,
+            gzipped: self.gzipped,
+            message,
+        }
+    }
+
+    fn truncated(&self, offset: u64) -> ProfileError {
+        let message = if self.gzipped {
+            "the decompressed data ends inside a field; \
+             the profile was truncated before it was compressed"
+        } else {
+            "the file ends inside a field; the profile is truncated"
+        };
+        self.wire_error(offset, message.into())
     }
 
     /// Skips a field of an unknown number.
@@ -142,7 +177,7 @@ impl<R: BufRead> FieldReader<R> {
             FIXED64 => self.skip_bytes(8, start),
             LEN => self.read_payload(buf),
             FIXED32 => self.skip_bytes(4, start),
-            other => Err(wire(start, format!("unsupported wire type {other}"))),
+            other => Err(self.wire_error(start, format!("unsupported wire type {other}"))),
         }
     }
 
@@ -154,25 +189,19 @@ impl<R: BufRead> FieldReader<R> {
     }
 }
 
-pub(crate) fn wire(offset: u64, message: String) -> ProfileError {
-    ProfileError::Wire { offset, message }
-}
-
-fn truncated(offset: u64, gzipped: bool) -> ProfileError {
-    if gzipped {
-        ProfileError::Gzip(format!("stream ends inside a field at byte {offset}"))
-    } else {
-        wire(offset, "file ends inside a field (truncated?)".into())
-    }
-}
-
-fn io_error(e: std::io::Error, gzipped: bool) -> ProfileError {
+pub(super) fn io_error(e: std::io::Error, gzipped: bool) -> ProfileError {
     if !gzipped {
-        return ProfileError::Io(e);
+        return ProfileError::Read(e);
     }
+    // flate2 reports damaged compressed data as InvalidInput or InvalidData,
+    // and a stream that stops early as UnexpectedEof. Any other kind comes
+    // from reading the file itself.
     match e.kind() {
-        ErrorKind::UnexpectedEof => ProfileError::Gzip("unexpected end of gzip stream".into()),
-        _ => ProfileError::Gzip(e.to_string()),
+        ErrorKind::UnexpectedEof => ProfileError::GzipTruncated(e.to_string()),
+        ErrorKind::InvalidInput | ErrorKind::InvalidData => {
+            ProfileError::GzipCorrupt(e.to_string())
+        }
+        _ => ProfileError::Read(e),
     }
 }
 

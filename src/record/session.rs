@@ -243,6 +243,18 @@ impl Recorder<'_> {
         data: &[u8],
         expected: ProfileKind,
     ) -> Result<Profile, RecordError> {
+        // Snapshots are stored as served, so they must be protobuf: a legacy
+        // text heap profile would read here but be saved as text.
+        if crate::decode::is_legacy_heap_text(data) {
+            return Err(RecordError::NotAProfile {
+                url: url.to_string(),
+                error: ProfileError::NotAProfile(
+                    "is a legacy text heap profile (debug=1); fetch the profile without \
+                     debug= to get protobuf"
+                        .into(),
+                ),
+            });
+        }
         let profile =
             read_bytes(data, &self.options.read).map_err(|error| RecordError::NotAProfile {
                 url: url.to_string(),

@@ -22,10 +22,13 @@ pub fn write_table(out: &mut dyn Write, file: &str, report: &TopReport) -> io::R
         })
         .filter(|&v| v > 0)
         .min()
-        .unwrap_or(0) as i64;
-    let unit = table_unit(min_value, report.total.abs(), &report.unit);
+        .map_or(0, |v| i64::try_from(v).unwrap_or(i64::MAX));
+    let unit = table_unit(min_value, report.total.saturating_abs(), &report.unit);
     let value = |v: i64| scaled_in(v, &report.unit, unit);
-    let shown: i64 = report.rows.iter().map(|row| row.flat).sum();
+    let shown = report
+        .rows
+        .iter()
+        .fold(0i64, |sum, row| sum.saturating_add(row.flat));
     writeln!(out, "File: {file}")?;
     writeln!(out, "Type: {}", report.sample_type)?;
     writeln!(
@@ -51,7 +54,7 @@ pub fn write_table(out: &mut dyn Write, file: &str, report: &TopReport) -> io::R
         .set_header(["flat", "flat%", "sum%", "cum", "cum%", "site"]);
     let mut sum = 0i64;
     for row in &report.rows {
-        sum += row.flat;
+        sum = sum.saturating_add(row.flat);
         let mut name = names.short(&row.site.function);
         if let (Some(file), Some(line)) = (&row.site.file, row.site.line) {
             name = format!("{name} {file}:{line}");
