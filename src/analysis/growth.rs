@@ -390,7 +390,8 @@ fn widen_for_sampling(series: &mut Series, primary: usize, variance: f64, xs: &[
     }
 }
 
-/// A change in standard errors, given the summed variance of its two ends.
+/// Returns a change in standard errors, given the summed variance of its two
+/// ends.
 fn z_score(change: f64, variance: f64) -> f64 {
     if change == 0.0 {
         0.0

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use super::sampling::Sampling;
 use crate::model::{LocId, Profile};
 
-/// How samples are grouped, as `go tool pprof -functions` and `-lines` do.
+/// Grouping of samples into sites, as `go tool pprof -functions` and `-lines`
+/// group them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Granularity {
     #[default]

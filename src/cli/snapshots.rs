@@ -156,8 +156,8 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// The x axis: task counts from the option, the file names or the manifest,
-/// else the profiles' timestamps.
+/// Chooses the x axis: task counts from the option, the file names or the
+/// manifest, else the profiles' timestamps.
 pub(crate) fn choose_axis(
     input: &SeriesInput,
     tasks: Option<&[f64]>,
@@ -229,7 +229,7 @@ pub(crate) fn axis_from_option(values: &[f64], count: usize) -> Result<Axis> {
     })
 }
 
-/// The last run of digits in each file name (heap-012000.pb.gz: 12000).
+/// Reads the last run of digits in each file name (heap-012000.pb.gz: 12000).
 pub(crate) fn axis_from_names(paths: &[PathBuf]) -> Result<Axis> {
     let values = paths
         .iter()

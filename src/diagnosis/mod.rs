@@ -19,10 +19,10 @@ use verdict::{judge, rising_steps, Verdict};
 pub const MATERIAL_SHARE: f64 = 0.005;
 /// Bytes of growth that always lead a finding.
 pub const MATERIAL_BYTES: f64 = 1024.0 * 1024.0;
-/// Fewest objects (or goroutines) a path must add to lead a finding: fewer
+/// Minimum objects (or goroutines) a path must add to lead a finding: fewer
 /// can be work in flight when the snapshot was taken.
 pub const MIN_GROWTH_COUNT: f64 = 10.0;
-/// Fewest bytes a path whose object count stays flat must add to lead a
+/// Minimum bytes a path whose object count stays flat must add to lead a
 /// finding.
 pub const MIN_GROWTH_BYTES: f64 = 4096.0;
 /// Owner of goroutine structs, whose stacks name no user function.
@@ -93,7 +93,7 @@ pub struct Finding {
     /// Growth over all sites of the finding.
     pub total_rates: Rates,
     pub retained_share: Option<f64>,
-    /// What the owner's sites would hold at `projection_tasks` tasks, in the
+    /// Projected size of the owner's sites at `projection_tasks` tasks, in the
     /// unit of the primary measure (bytes for heap profiles).
     pub projection: Option<f64>,
     pub fix: String,
@@ -164,8 +164,8 @@ fn merge_nested_owners<'a>(groups: &mut BTreeMap<&'a str, Vec<(&'a PathGrowth, V
     }
 }
 
-/// An owner whose sites' callers include another owner (nearest first), and
-/// that other owner, unless each calls the other.
+/// Finds an owner whose sites' callers include another owner (nearest first)
+/// and returns both, unless each calls the other.
 fn nested_owner<'a>(
     groups: &BTreeMap<&'a str, Vec<(&'a PathGrowth, Verdict)>>,
 ) -> Option<(&'a str, &'a str)> {
@@ -232,7 +232,7 @@ fn qualifies(analysis: &Analysis, path: &PathGrowth, verdict: Verdict) -> bool {
             .is_none_or(|share| share >= MIN_RETAINED_SHARE);
     }
     // A value that grows in size (a buffer, a slice's backing array) keeps a
-    // fixed number of objects, so its share of new objects kept says nothing.
+    // fixed number of objects, so its share of new objects kept means nothing.
     // It must reallocate as it grows, which one allocation made once does not,
     // and over three snapshots or more rise in two intervals at least.
     if !bytes || grown < MIN_GROWTH_BYTES {
@@ -395,7 +395,7 @@ fn confidence(
 ) -> Confidence {
     let z = members.iter().map(|(p, _)| p.z_score).fold(0.0, f64::max);
     // A value that grows in size keeps its object count, so its share of new
-    // objects kept says nothing about it.
+    // objects kept means nothing for it.
     let share = if leading.rates.inuse_objects.abs() < kind::FLAT_OBJECTS_PER_TASK {
         1.0
     } else {
@@ -407,7 +407,7 @@ fn confidence(
         .map(|(p, _)| p.series.fits[analysis.primary]);
     let straight = analysis.names.len() < 3 || fit.is_some_and(|f| f.r_squared >= 0.9);
     // With two snapshots, a value that grows in size without new objects
-    // cannot be told from a large allocation made once.
+    // looks the same as a large allocation made once.
     let two_point_flat =
         analysis.names.len() < 3 && leading.change.inuse_objects.abs() < MIN_GROWTH_COUNT;
     if two_point_flat {
