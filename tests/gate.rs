@@ -769,3 +769,30 @@ fn help_explains_exit_status_and_rule() {
         "--allow must say what it matches"
     );
 }
+
+#[test]
+fn recording_without_task_counts_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/profiles/ctxchain");
+    let mut entries = Vec::new();
+    for (i, task) in ["000000", "003000", "006000"].iter().enumerate() {
+        let name = format!("heap-{:06}.pb.gz", i + 1);
+        std::fs::copy(
+            source.join(format!("heap-{task}.pb.gz")),
+            dir.path().join(&name),
+        )
+        .expect("copy snapshot");
+        entries.push(format!(r#"{{"file": "{name}", "kind": "heap"}}"#));
+    }
+    let manifest = format!(r#"{{"version": 1, "snapshots": [{}]}}"#, entries.join(", "));
+    std::fs::write(dir.path().join("manifest.json"), manifest).expect("write manifest");
+    let output = Command::cargo_bin("pprof-chain")
+        .expect("binary")
+        .arg("gate")
+        .arg(dir.path())
+        .output()
+        .expect("run gate");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("manifest has no task counts"), "{stderr}");
+}

@@ -314,6 +314,10 @@ fn read_run(
     let axis = match (tasks, &input.manifest_tasks) {
         (Some(values), _) => axis_from_option(values, input.paths.len())?,
         (None, Some(_)) => choose_axis(&input, None, false, &reduced)?,
+        (None, None) if input.from_manifest => bail!(
+            "the recording manifest has no task counts (record with --tasks-metric), and the \
+             numbers in recorded file names count snapshots, not tasks; give --tasks"
+        ),
         (None, None) => axis_from_names(&input.paths).context(
             "the gate needs task counts: give --tasks, name the files after the task count \
              (heap-012000.pb.gz), or write a recording manifest",

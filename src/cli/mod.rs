@@ -66,9 +66,10 @@ pub(crate) fn sample_index(profile: &Profile, file: &Path, sample: Option<&str>)
         }
     }
     bail!(
-        "{}: sample type {sample:?} not found; the profile has {}",
+        "{}: sample type {sample:?} not found; the profile has {} (or give an index from 0 to {})",
         file.display(),
-        profile.sample_type_names().join(", ")
+        profile.sample_type_names().join(", "),
+        profile.sample_types.len().saturating_sub(1)
     )
 }
 

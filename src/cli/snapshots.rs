@@ -52,6 +52,8 @@ pub use crate::record::MANIFEST;
 pub(crate) struct SeriesInput {
     pub paths: Vec<PathBuf>,
     pub manifest_tasks: Option<Vec<f64>>,
+    /// True when some of the files came from a recording manifest.
+    pub from_manifest: bool,
 }
 
 /// One entry of a recording manifest.
@@ -72,6 +74,7 @@ struct Manifest {
 pub(crate) fn expand_inputs(inputs: &[PathBuf], kind: &str) -> Result<SeriesInput> {
     let mut paths = Vec::new();
     let mut tasks: Option<Vec<f64>> = Some(Vec::new());
+    let mut from_manifest = false;
     for input in inputs {
         if !input.is_dir() {
             paths.push(input.clone());
@@ -80,6 +83,7 @@ pub(crate) fn expand_inputs(inputs: &[PathBuf], kind: &str) -> Result<SeriesInpu
         }
         let manifest = input.join(MANIFEST);
         if manifest.is_file() {
+            from_manifest = true;
             let (files, counts) = read_manifest(&manifest, kind)?;
             paths.extend(files);
             match (&mut tasks, counts) {
@@ -94,6 +98,7 @@ pub(crate) fn expand_inputs(inputs: &[PathBuf], kind: &str) -> Result<SeriesInpu
     Ok(SeriesInput {
         paths,
         manifest_tasks: tasks.filter(|t| !t.is_empty()),
+        from_manifest,
     })
 }
 
@@ -166,7 +171,15 @@ pub(crate) fn choose_axis(
 ) -> Result<Axis> {
     match (tasks, from_names, &input.manifest_tasks) {
         (Some(values), _, _) => axis_from_option(values, input.paths.len()),
-        (None, true, _) => axis_from_names(&input.paths),
+        (None, true, manifest) => {
+            if manifest.is_some() {
+                eprintln!(
+                    "pprof-chain: note: --tasks-from-names replaces the task counts of the \
+                     recording manifest"
+                );
+            }
+            axis_from_names(&input.paths)
+        }
         (None, false, Some(values)) => Ok(Axis {
             source: AxisSource::Manifest,
             values: values.clone(),
@@ -191,7 +204,12 @@ pub(crate) fn sort_by_axis(reduced: &mut Vec<Reduced>, axis: &mut Axis) -> bool 
         return false;
     }
     let mut taken: Vec<Option<Reduced>> = reduced.drain(..).map(Some).collect();
-    let values = order.iter().map(|&i| axis.values[i]).collect();
+    let mut values: Vec<f64> = order.iter().map(|&i| axis.values[i]).collect();
+    // Seconds count from the earliest snapshot.
+    if axis.source == AxisSource::Timestamps {
+        let first = values.first().copied().unwrap_or(0.0);
+        values.iter_mut().for_each(|v| *v -= first);
+    }
     reduced.extend(order.iter().filter_map(|&i| taken[i].take()));
     axis.values = values;
     true

@@ -10,7 +10,7 @@ use crate::model::ProfileKind;
 
 /// In-use objects per task below which a site counts as holding a fixed
 /// number of objects that grow in size.
-pub(super) const FLAT_OBJECTS_PER_TASK: f64 = 0.05;
+pub const FLAT_OBJECTS_PER_TASK: f64 = 0.05;
 /// Allocated bytes per retained byte above which a growing collection counts
 /// as reallocating (slices double, maps rehash); a chain allocates each link
 /// once, near 1.

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::analysis::growth::{Analysis, PathGrowth};
 use crate::analysis::paths::is_standard;
-pub use kind::Kind;
+pub use kind::{Kind, FLAT_OBJECTS_PER_TASK};
 use verdict::{judge, rising_steps, Verdict};
 
 /// Share of the last snapshot's total that a path must add to lead a finding,

@@ -163,10 +163,17 @@ pub(super) fn rules(analysis: &Analysis, leaks: &Leaks<'_>, limits: &Limits) -> 
     ]
 }
 
+/// True for a chain of wrappers, and for a logger re-wrapped on every task:
+/// its buffer grows instead of its object count, but the fix is the same.
+fn is_chain(finding: &Finding) -> bool {
+    finding.kind == Kind::Chain
+        || (finding.kind == Kind::GrowingBuffer && finding.wrapper.is_some())
+}
+
 fn chain_rule(judged: &[Leak<'_>]) -> RuleResult {
     let violations = judged
         .iter()
-        .filter(|leak| leak.finding.kind == Kind::Chain)
+        .filter(|leak| is_chain(leak.finding))
         .map(|leak| {
             let finding = leak.finding;
             let wrapper = finding.wrapper.as_deref().unwrap_or(&finding.site);

@@ -102,6 +102,8 @@ struct JsonFinding<'a> {
     total_per_task: Option<JsonChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     per_second: Option<JsonChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_per_second: Option<JsonChange>,
     retained_share: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     projection: Option<JsonProjection>,
@@ -262,7 +264,8 @@ fn json_finding<'a>(
         |s| from_rates(analysis, &s.change),
     );
     let (per_task, per_second) = split_rates(analysis, from_rates(analysis, &finding.rates));
-    let (total_per_task, _) = split_rates(analysis, from_rates(analysis, &finding.total_rates));
+    let (total_per_task, total_per_second) =
+        split_rates(analysis, from_rates(analysis, &finding.total_rates));
     JsonFinding {
         kind: finding.kind,
         wrapper: finding.wrapper.as_deref(),
@@ -275,6 +278,7 @@ fn json_finding<'a>(
         per_task,
         total_per_task,
         per_second,
+        total_per_second,
         retained_share: finding.retained_share,
         projection: finding.projection.map(|value| JsonProjection {
             tasks: options.projection_tasks,

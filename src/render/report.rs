@@ -18,6 +18,8 @@ const HEADER_RULE: &str = "     ──            ";
 
 /// Characters of a site name shown in a table before its middle is cut out.
 const NAME_WIDTH: usize = 30;
+/// The same for the wider table of a series of three or more snapshots.
+const FIT_NAME_WIDTH: usize = 24;
 
 /// Terminal width the table is laid out for.
 const WIDTH: u16 = 100;
@@ -60,9 +62,21 @@ pub fn changed_sites(analysis: &Analysis) -> Vec<&SiteGrowth> {
                     .change(primary)
                     .total_cmp(&a.series.change(primary))
             })
+            .then_with(|| {
+                largest_other_change(analysis, b).total_cmp(&largest_other_change(analysis, a))
+            })
             .then_with(|| a.key.cmp(&b.key))
     });
     sites
+}
+
+/// The largest absolute change of any measure but the primary one, so that
+/// sites whose in-use values did not change are listed by their allocations.
+fn largest_other_change(analysis: &Analysis, site: &SiteGrowth) -> f64 {
+    (0..analysis.measures.len())
+        .filter(|&m| m != analysis.primary)
+        .map(|m| site.series.change(m).abs())
+        .fold(0.0, f64::max)
 }
 
 pub fn write_table(
@@ -162,7 +176,7 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
     if analysis.retained_share(&analysis.totals).is_some() {
         header.push("kept".into());
     }
-    let names = site_names(sites);
+    let names = site_names(sites, NAME_WIDTH);
     let mut table = Table::new();
     table
         .load_preset(HEADER_RULE)
@@ -188,7 +202,7 @@ fn site_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    keep_names_wide(&mut table);
+    keep_names_wide(&mut table, NAME_WIDTH);
     table
 }
 
@@ -273,12 +287,11 @@ fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
         header.push(format!("obj/{}", short_unit(per)));
     }
     header.push("verdict".into());
-    let names = site_names(sites);
+    let names = site_names(sites, FIT_NAME_WIDTH);
     let mut table = Table::new();
     table
         .load_preset(HEADER_RULE)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(WIDTH)
+        .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.clone());
     for (site, name) in sites.iter().zip(names) {
         let fit = &site.series.fits[primary];
@@ -305,23 +318,24 @@ fn fit_table(analysis: &Analysis, sites: &[&SiteGrowth]) -> Table {
             column.set_cell_alignment(CellAlignment::Right);
         }
     }
-    keep_names_wide(&mut table);
+    // Names are cut to FIT_NAME_WIDTH and every other cell has a bounded
+    // width, so the table fits WIDTH columns without wrapping a number.
     table
 }
 
 /// Gives the site column room for [`NAME_WIDTH`] characters, so names wrap
 /// last.
-fn keep_names_wide(table: &mut Table) {
+fn keep_names_wide(table: &mut Table, width: usize) {
     if let Some(column) = table.column_mut(0) {
         column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
-            NAME_WIDTH as u16 + 2,
+            width as u16 + 2,
         )));
     }
 }
 
 /// Display names of the table's sites: import paths dropped where that stays
 /// unambiguous, then the middle cut out of names longer than the column.
-fn site_names(sites: &[&SiteGrowth]) -> Vec<String> {
+fn site_names(sites: &[&SiteGrowth], width: usize) -> Vec<String> {
     let shortener = Shortener::new(sites.iter().map(|s| s.key.function.as_str()));
     let names: Vec<String> = sites
         .iter()
@@ -333,7 +347,7 @@ fn site_names(sites: &[&SiteGrowth]) -> Vec<String> {
             }
         })
         .collect();
-    elide_all(&names, NAME_WIDTH)
+    elide_all(&names, width)
 }
 
 fn short_file(file: &str) -> &str {
@@ -348,18 +362,27 @@ fn write_findings(
 ) -> io::Result<()> {
     let leaks = findings.iter().filter(|f| f.kind != Kind::Bounded).count();
     if findings.is_empty() {
-        return writeln!(
-            out,
-            "No finding: no retained memory grows with {}.",
-            match analysis.axis.unit() {
-                "task" => "the task count",
-                "second" => "time",
-                _ => "the snapshots",
-            }
-        );
+        let what = match analysis.kind {
+            crate::model::ProfileKind::Goroutine => "no goroutines accumulate",
+            _ => "no retained memory grows",
+        };
+        let with = match analysis.axis.unit() {
+            "task" => "the task count",
+            "second" => "time",
+            _ => "the snapshots",
+        };
+        return writeln!(out, "No finding: {what} with {with}.");
     }
+    let bounded = findings.len() - leaks;
     let plural = if leaks == 1 { "" } else { "s" };
-    writeln!(out, "Findings ({leaks} suspected leak{plural})")?;
+    if bounded > 0 {
+        writeln!(
+            out,
+            "Findings ({leaks} suspected leak{plural}, {bounded} bounded)"
+        )?;
+    } else {
+        writeln!(out, "Findings ({leaks} suspected leak{plural})")?;
+    }
     let per = analysis.axis.unit();
     for (i, finding) in findings.iter().enumerate() {
         writeln!(out)?;
@@ -429,7 +452,10 @@ fn rates_line(analysis: &Analysis, rates: &Rates, per: &str) -> String {
         let unit = &analysis.measures[analysis.primary].unit;
         return format!("{}{suffix}", rate(rates.primary, unit));
     }
-    let kept = (rates.alloc_objects > 0.0)
+    // A value that grows in size keeps its object count, so a share of new
+    // objects kept would read as churn; it is left out then.
+    let objects_grow = rates.inuse_objects.abs() >= crate::diagnosis::FLAT_OBJECTS_PER_TASK;
+    let kept = (rates.alloc_objects > 0.0 && objects_grow)
         .then(|| share(Some(rates.inuse_objects / rates.alloc_objects)))
         .map(|s| format!(", {s} kept"))
         .unwrap_or_default();
