@@ -119,8 +119,10 @@ fn task_counts(args: &FlamegraphArgs, before: &Path, after: &Path) -> Result<Opt
     if axis.span() <= 0.0 {
         bail!(
             "task counts must grow from BEFORE to AFTER to give a change per task, \
-             but they are {} and {} ({})",
+             but {} has {} and {} has {} ({}); give the older snapshot first",
+            before.display(),
             axis.values[0],
+            after.display(),
             axis.values[1],
             axis.describe()
         );

@@ -64,6 +64,13 @@ pub(super) fn draw_diff(
     let before = read_file(before_path, &read)?;
     let after = read_file(after_path, &read)?;
     check_same_kind(&before, before_path, &after, after_path)?;
+    if tasks.is_none() && before.time_nanos != 0 && after.time_nanos < before.time_nanos {
+        bail!(
+            "{} was written before {} (profile timestamps); give the older snapshot first",
+            after_path.display(),
+            before_path.display()
+        );
+    }
 
     let before_index = sample_index(&before, before_path, args.sample.as_deref())?;
     let sample = before.sample_type_names()[before_index].to_string();
