@@ -408,8 +408,9 @@ fn confidence(
     let straight = analysis.names.len() < 3 || fit.is_some_and(|f| f.r_squared >= 0.9);
     // With two snapshots, a value that grows in size without new objects
     // looks the same as a large allocation made once.
-    let two_point_flat =
-        analysis.names.len() < 3 && leading.change.inuse_objects.abs() < MIN_GROWTH_COUNT;
+    let two_point_flat = analysis.names.len() < 3
+        && analysis.heap.inuse_objects.is_some()
+        && leading.change.inuse_objects.abs() < MIN_GROWTH_COUNT;
     if two_point_flat {
         Confidence::Low
     } else if z >= 6.0 && share >= 0.9 && straight {

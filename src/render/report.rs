@@ -429,12 +429,15 @@ fn write_findings(
         }
         if let Some(held) = finding.projection {
             let measure = &analysis.measures[analysis.primary];
+            let name = match measure.name.as_str() {
+                "goroutine" => "goroutines",
+                other => other,
+            };
             writeln!(
                 out,
-                "   at {} tasks: {} {}",
+                "   at {} tasks: {} {name}",
                 group_digits(options.projection_tasks),
                 rate(held, &measure.unit),
-                measure.name
             )?;
         }
         write_wrapped(out, "   fix    ", &finding.fix)?;
