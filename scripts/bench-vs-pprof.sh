@@ -6,7 +6,9 @@
 # Use: scripts/bench-vs-pprof.sh [BEFORE AFTER] [RUNS]
 # Without files it writes the pair with testdata/bigstacks.sh into
 # target/bigstacks. Each tool runs RUNS times (default 3); the best run of
-# each is reported.
+# each is reported. Set PPROF_CHAIN to the path of another pprof-chain binary
+# (a build of an older commit, say) to time it instead of this tree's release
+# build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,11 @@ else
   after=$(ls target/bigstacks/*.pb.gz | sort | tail -n 1)
 fi
 bash scripts/install-go.sh >/dev/null
-cargo build --release --quiet
+chain=${PPROF_CHAIN:-}
+if [ -z "$chain" ]; then
+  cargo build --release --quiet
+  chain=target/release/pprof-chain
+fi
 if [ ! -x /usr/bin/time ]; then
   echo "/usr/bin/time is missing: apt-get install -y time" >&2
   exit 2
@@ -48,13 +54,14 @@ measure() {
 
 size_of() { gzip -dc "$1" | wc -c; }
 
-read -r chain_time chain_rss < <(measure target/release/pprof-chain diff "$before" "$after")
+read -r chain_time chain_rss < <(measure "$chain" diff "$before" "$after")
 read -r pprof_time pprof_rss < <(measure go tool pprof -top -diff_base="$before" "$after")
 larger=$(size_of "$after")
 
 echo "machine:     $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"
 echo "inputs:      $before ($(size_of "$before") B uncompressed)"
 echo "             $after ($larger B uncompressed)"
+echo "binary:      $chain"
 echo "pprof-chain: ${chain_time} s, peak ${chain_rss} KB"
 echo "go pprof:    ${pprof_time} s, peak ${pprof_rss} KB"
 awk -v a="$pprof_time" -v b="$chain_time" 'BEGIN {printf "ratio:       %.1f times faster\n", a / b}'

@@ -167,8 +167,11 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
     let mut variance = vec![0.0; count];
     let sampling = Sampling::of(profile);
     for (index, sample) in profile.samples().enumerate() {
-        let mut frames = sites.stack(sample.stack);
-        let Some(leaf) = frames.next() else { continue };
+        let leaf = sample
+            .stack
+            .iter()
+            .find_map(|&location| sites.of(location).first());
+        let Some(&leaf) = leaf else { continue };
         variance[leaf as usize] += sampling.variance(sample.values);
         add(&mut flat, leaf as usize, width, sample.values);
         if !cumulative {
@@ -176,11 +179,16 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
         }
         add(&mut cum, leaf as usize, width, sample.values);
         seen[leaf as usize] = index;
-        for site in frames {
-            let site = site as usize;
-            if seen[site] != index {
-                seen[site] = index;
-                add(&mut cum, site, width, sample.values);
+        // Plain nested loops visit the same sites as `LocationSites::stack`
+        // without its flattening iterator. The leaf is skipped because it is
+        // already marked as seen.
+        for &location in sample.stack {
+            for &site in sites.of(location) {
+                let site = site as usize;
+                if seen[site] != index {
+                    seen[site] = index;
+                    add(&mut cum, site, width, sample.values);
+                }
             }
         }
     }

@@ -236,19 +236,9 @@ impl Builder {
         while !slice.is_empty() {
             let (field, wire_type) = slice.key()?;
             match (field, wire_type) {
-                (1, LEN) => {
-                    let mut packed = Slice::new(slice.bytes()?);
-                    while !packed.is_empty() {
-                        self.push_frame(packed.varint()?, index)?;
-                    }
-                }
+                (1, LEN) => self.push_packed_frames(slice.bytes()?, index)?,
                 (1, VARINT) => self.push_frame(slice.varint()?, index)?,
-                (2, LEN) => {
-                    let mut packed = Slice::new(slice.bytes()?);
-                    while !packed.is_empty() {
-                        self.push_value(packed.varint()? as i64)?;
-                    }
-                }
+                (2, LEN) => self.push_packed_values(slice.bytes()?)?,
                 (2, VARINT) => self.push_value(slice.varint()? as i64)?,
                 (3, LEN) => self.push_label(label(slice.bytes()?)?)?,
                 (1..=3, other) => return Err(wrong_wire_type("Sample", field, other)),
@@ -262,14 +252,42 @@ impl Builder {
 
     fn push_frame(&mut self, id: u64, sample: usize) -> Result<(), FieldError> {
         if id == 0 {
-            return Err(ProfileError::invalid(format!(
-                "sample {sample} refers to location id 0, which is reserved (ids start at 1)"
-            ))
-            .into());
+            return Err(location_id_zero(sample));
         }
         let dense = self.location_ids.dense(id, &mut self.budget)?;
         self.budget.reserve(&mut self.profile.samples.frames, 1)?;
         self.profile.samples.frames.push(LocId(dense));
+        Ok(())
+    }
+
+    /// Appends a packed list of location ids. Capacity grows one element at
+    /// a time as in [`Budget::reserve`], so the memory charged, and the point
+    /// where a hostile list hits the cap, do not depend on packing.
+    fn push_packed_frames(&mut self, data: &[u8], sample: usize) -> Result<(), FieldError> {
+        let frames = &mut self.profile.samples.frames;
+        let mut packed = Slice::new(data);
+        while !packed.is_empty() {
+            let id = packed.varint()?;
+            if id == 0 {
+                return Err(location_id_zero(sample));
+            }
+            let dense = self.location_ids.dense(id, &mut self.budget)?;
+            self.budget.reserve(frames, 1)?;
+            frames.push(LocId(dense));
+        }
+        Ok(())
+    }
+
+    /// Appends a packed list of values, growing capacity as
+    /// [`Builder::push_packed_frames`] does.
+    fn push_packed_values(&mut self, data: &[u8]) -> Result<(), FieldError> {
+        let values = &mut self.profile.samples.values;
+        let mut packed = Slice::new(data);
+        while !packed.is_empty() {
+            let value = packed.varint()? as i64;
+            self.budget.reserve(values, 1)?;
+            values.push(value);
+        }
         Ok(())
     }
 
@@ -348,6 +366,13 @@ impl Builder {
         super::validate::check(&profile, &ids)?;
         Ok(profile)
     }
+}
+
+fn location_id_zero(sample: usize) -> FieldError {
+    ProfileError::invalid(format!(
+        "sample {sample} refers to location id 0, which is reserved (ids start at 1)"
+    ))
+    .into()
 }
 
 /// Formats `count` with `noun`, in the plural unless `count` is 1.

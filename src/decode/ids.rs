@@ -30,7 +30,22 @@ pub(super) struct IdMap {
 
 impl IdMap {
     /// Returns the dense index of `id`, assigning the next one if `id` is new.
+    /// An id already in the direct table costs one bounds check.
+    #[inline]
     pub(super) fn dense(&mut self, id: u64, budget: &mut Budget) -> Result<u32, ProfileError> {
+        // The table is never longer than DIRECT_ID_LIMIT, so an id that
+        // does not fit a usize cannot be in it.
+        let slot = usize::try_from(id).ok().and_then(|i| self.direct.get(i));
+        match slot {
+            Some(&slot) if slot != 0 => Ok(slot - 1),
+            _ => self.dense_slow(id, budget),
+        }
+    }
+
+    /// Looks up or assigns the index of an id that is not yet in the direct
+    /// table.
+    #[inline(never)]
+    fn dense_slow(&mut self, id: u64, budget: &mut Budget) -> Result<u32, ProfileError> {
         if id < DIRECT_ID_LIMIT {
             let slot = id as usize;
             if slot >= self.direct.len() {
@@ -129,6 +144,36 @@ mod tests {
         assert_eq!(ids.dense(7, &mut budget).ok(), Some(0));
         assert_eq!(ids.dense(large, &mut budget).ok(), Some(1));
         assert_eq!(ids.raw, [7, large, 1]);
+    }
+
+    #[test]
+    fn dense_grows_direct_table_on_demand() {
+        let mut budget = Budget::for_limit(1 << 20);
+        let mut ids = IdMap::default();
+        // Each id is first seen past the end of the table, then looked up
+        // through it.
+        for (dense, id) in [3u64, 1, 1000, 2].into_iter().enumerate() {
+            assert_eq!(ids.dense(id, &mut budget).ok(), Some(dense as u32));
+        }
+        for (dense, id) in [3u64, 1, 1000, 2].into_iter().enumerate() {
+            assert_eq!(ids.dense(id, &mut budget).ok(), Some(dense as u32));
+        }
+        assert_eq!(ids.direct.len(), 1001);
+    }
+
+    #[test]
+    fn dense_separates_ids_at_direct_limit() {
+        let mut budget = Budget::for_limit(1 << 20);
+        let mut ids = IdMap::default();
+        let ids_in_order = [DIRECT_ID_LIMIT - 1, DIRECT_ID_LIMIT, u64::MAX];
+        for (dense, id) in ids_in_order.into_iter().enumerate() {
+            assert_eq!(ids.dense(id, &mut budget).ok(), Some(dense as u32));
+        }
+        for (dense, id) in ids_in_order.into_iter().enumerate() {
+            assert_eq!(ids.dense(id, &mut budget).ok(), Some(dense as u32));
+        }
+        assert_eq!(ids.direct.len() as u64, DIRECT_ID_LIMIT);
+        assert_eq!(ids.raw, ids_in_order);
     }
 
     #[test]

@@ -112,6 +112,18 @@ impl<R: BufRead> FieldReader<R> {
         }
         buf.clear();
         let gzipped = self.gzipped;
+        // A payload already in the input buffer is copied in one step, which
+        // skips the per-call work of `read_to_end` on a `Take`. The limit
+        // check above covers the bytes consumed here.
+        let buffered = self.peek()?;
+        if let Some(payload) = usize::try_from(len).ok().and_then(|n| buffered.get(..n)) {
+            buf.extend_from_slice(payload);
+            let consumed = payload.len();
+            self.input.consume(consumed);
+            self.offset += len;
+            return Ok(());
+        }
+
         let read = (&mut self.input)
             .take(len)
             .read_to_end(buf)
@@ -220,7 +232,28 @@ impl<'a> Slice<'a> {
         self.pos >= self.data.len()
     }
 
+    /// Decodes a varint. Values below 2^14, which are most ids and small
+    /// numbers in a profile, take the inlined path.
+    #[inline]
     pub(crate) fn varint(&mut self) -> Result<u64, String> {
+        if let Some(&first) = self.data.get(self.pos) {
+            if first < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(first));
+            }
+            if let Some(&second) = self.data.get(self.pos + 1) {
+                if second < 0x80 {
+                    self.pos += 2;
+                    return Ok(u64::from(first & 0x7f) | u64::from(second) << 7);
+                }
+            }
+        }
+        self.varint_slow()
+    }
+
+    /// Decodes a varint of any length, or fails on a truncated or overlong one.
+    #[cold]
+    fn varint_slow(&mut self) -> Result<u64, String> {
         let mut value = 0u64;
         for shift in (0..70).step_by(7) {
             let Some(&byte) = self.data.get(self.pos) else {
@@ -273,5 +306,109 @@ impl<'a> Slice<'a> {
         }
         self.pos += width;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes `value` as a protobuf varint.
+    fn encode(mut value: u64) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        while value >= 0x80 {
+            bytes.push(value as u8 | 0x80);
+            value >>= 7;
+        }
+        bytes.push(value as u8);
+        bytes
+    }
+
+    #[test]
+    fn varint_decodes_every_length() {
+        let cases = [
+            0,
+            1,
+            0x7f,
+            0x80,
+            300,
+            0x3fff,
+            0x4000,
+            0x1f_ffff,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ];
+        for value in cases {
+            let bytes = encode(value);
+            let mut slice = Slice::new(&bytes);
+            assert_eq!(slice.varint(), Ok(value), "value {value}");
+            assert_eq!(slice.pos, bytes.len(), "bytes consumed for {value}");
+        }
+    }
+
+    #[test]
+    fn varint_reads_consecutive_values() {
+        let mut bytes = encode(5);
+        bytes.extend(encode(300));
+        bytes.extend(encode(70_000));
+        bytes.extend(encode(1));
+        let mut slice = Slice::new(&bytes);
+        assert_eq!(slice.varint(), Ok(5));
+        assert_eq!(slice.varint(), Ok(300));
+        assert_eq!(slice.varint(), Ok(70_000));
+        assert_eq!(slice.varint(), Ok(1));
+        assert!(slice.is_empty());
+    }
+
+    #[test]
+    fn varint_rejects_truncated_input() {
+        for bytes in [&[][..], &[0x80], &[0x80, 0x80], &[0xff; 9]] {
+            let mut slice = Slice::new(bytes);
+            let error = slice.varint().err().unwrap_or_default();
+            assert_eq!(
+                error, "varint runs past the end of its message",
+                "input {bytes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn varint_rejects_overlong_input() {
+        let mut overflow = vec![0xff; 9];
+        overflow.push(0x02);
+        let mut slice = Slice::new(&overflow);
+        assert_eq!(slice.varint(), Err("varint overflows 64 bits".into()));
+
+        let mut eleven = vec![0x80; 10];
+        eleven.push(0x00);
+        let mut slice = Slice::new(&eleven);
+        assert_eq!(slice.varint(), Err("varint overflows 64 bits".into()));
+    }
+
+    #[test]
+    fn read_payload_copies_buffered_and_streamed_fields() {
+        // The second payload is larger than the 16-byte input buffer, so it
+        // takes the path through `read_to_end`.
+        let mut data = vec![3, b'a', b'b', b'c', 40];
+        data.extend(std::iter::repeat_n(b'x', 40));
+        let input = std::io::BufReader::with_capacity(16, &data[..]);
+        let mut reader = FieldReader::new(input, 1 << 20, false);
+        let mut buf = Vec::new();
+        assert!(reader.read_payload(&mut buf).is_ok());
+        assert_eq!(buf, b"abc");
+        assert_eq!(reader.offset(), 4);
+        assert!(reader.read_payload(&mut buf).is_ok());
+        assert_eq!(buf, vec![b'x'; 40]);
+        assert_eq!(reader.offset(), 45);
+        assert!(reader.at_end().unwrap_or(false));
+    }
+
+    #[test]
+    fn read_payload_rejects_a_field_past_the_limit() {
+        let data = [3, b'a', b'b', b'c'];
+        let mut reader = FieldReader::new(&data[..], 3, false);
+        let mut buf = Vec::new();
+        let error = reader.read_payload(&mut buf).err().map(|e| e.to_string());
+        assert!(error.is_some(), "a 4-byte field passed a 3-byte limit");
     }
 }
