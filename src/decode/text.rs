@@ -63,7 +63,10 @@ fn describe(text: &str) -> String {
     }
     let first_line = text.lines().next().unwrap_or("");
     let first_chars: String = first_line.chars().take(60).collect();
-    format!("is text, not a pprof protobuf profile (it starts with {first_chars:?})")
+    format!(
+        "is text, not a pprof protobuf profile (it starts with {first_chars:?}); save the \
+         output of /debug/pprof/heap or of pprof.WriteHeapProfile instead"
+    )
 }
 
 #[cfg(test)]
