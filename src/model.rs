@@ -87,13 +87,126 @@ pub struct Label {
     pub num_unit: StrId,
 }
 
+/// The location ids of all stacks, in two bytes each while the profile has at
+/// most 65,536 locations (almost every real profile), else in four.
+#[derive(Clone, Debug)]
+pub(crate) enum Frames {
+    Narrow(Vec<u16>),
+    Wide(Vec<u32>),
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Frames::Narrow(Vec::new())
+    }
+}
+
+impl Frames {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Frames::Narrow(ids) => ids.len(),
+            Frames::Wide(ids) => ids.len(),
+        }
+    }
+
+    fn slice(&self, start: usize, end: usize) -> Stack<'_> {
+        match self {
+            Frames::Narrow(ids) => Stack::Narrow(&ids[start..end]),
+            Frames::Wide(ids) => Stack::Wide(&ids[start..end]),
+        }
+    }
+}
+
+/// The stack of one sample, leaf first.
+#[derive(Clone, Copy, Debug)]
+pub enum Stack<'a> {
+    Narrow(&'a [u16]),
+    Wide(&'a [u32]),
+}
+
+impl<'a> Stack<'a> {
+    pub fn len(self) -> usize {
+        match self {
+            Stack::Narrow(ids) => ids.len(),
+            Stack::Wide(ids) => ids.len(),
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The leaf location, if the stack has any.
+    pub fn first(self) -> Option<LocId> {
+        self.iter().next()
+    }
+
+    pub fn iter(self) -> StackIter<'a> {
+        match self {
+            Stack::Narrow(ids) => StackIter::Narrow(ids.iter()),
+            Stack::Wide(ids) => StackIter::Wide(ids.iter()),
+        }
+    }
+
+    /// The location ids as a vector, leaf first.
+    pub fn to_vec(self) -> Vec<LocId> {
+        self.iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for Stack<'a> {
+    type Item = LocId;
+    type IntoIter = StackIter<'a>;
+
+    fn into_iter(self) -> StackIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the locations of a [`Stack`].
+#[derive(Clone, Debug)]
+pub enum StackIter<'a> {
+    Narrow(std::slice::Iter<'a, u16>),
+    Wide(std::slice::Iter<'a, u32>),
+}
+
+impl Iterator for StackIter<'_> {
+    type Item = LocId;
+
+    fn next(&mut self) -> Option<LocId> {
+        match self {
+            StackIter::Narrow(ids) => ids.next().map(|&id| LocId(u32::from(id))),
+            StackIter::Wide(ids) => ids.next().map(|&id| LocId(id)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = match self {
+            StackIter::Narrow(ids) => ids.len(),
+            StackIter::Wide(ids) => ids.len(),
+        };
+        (len, Some(len))
+    }
+}
+
+impl DoubleEndedIterator for StackIter<'_> {
+    fn next_back(&mut self) -> Option<LocId> {
+        match self {
+            StackIter::Narrow(ids) => ids.next_back().map(|&id| LocId(u32::from(id))),
+            StackIter::Wide(ids) => ids.next_back().map(|&id| LocId(id)),
+        }
+    }
+}
+
+impl ExactSizeIterator for StackIter<'_> {}
+
 /// All samples of a profile, stored column-wise so that large profiles stay
 /// compact: sample `i` has frames `frames[stack_starts[i]..stack_starts[i+1]]`
 /// and values `values[i * width..(i + 1) * width]`.
 #[derive(Clone, Debug, Default)]
 pub struct Samples {
     pub(crate) stack_starts: Vec<u32>,
-    pub(crate) frames: Vec<LocId>,
+    pub(crate) frames: Frames,
     pub(crate) values: Vec<i64>,
     pub(crate) label_sets: Vec<u32>,
     pub(crate) width: usize,
@@ -103,7 +216,7 @@ pub struct Samples {
 #[derive(Clone, Copy, Debug)]
 pub struct Sample<'a> {
     /// Leaf first.
-    pub stack: &'a [LocId],
+    pub stack: Stack<'a>,
     pub values: &'a [i64],
     pub labels: &'a [Label],
 }
@@ -186,7 +299,7 @@ impl Profile {
         let end = samples.stack_starts[index + 1] as usize;
         let width = samples.width;
         Sample {
-            stack: &samples.frames[start..end],
+            stack: samples.frames.slice(start, end),
             values: &samples.values[index * width..(index + 1) * width],
             labels: &self.label_sets[samples.label_sets[index] as usize],
         }

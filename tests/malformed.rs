@@ -984,7 +984,7 @@ fn read_and_walk(data: &[u8]) {
     };
     for sample in profile.samples() {
         assert_eq!(sample.values.len(), profile.sample_types.len());
-        for &location in sample.stack {
+        for location in sample.stack {
             for line in profile.location_lines(location) {
                 let _ = profile.function_name(line.function);
             }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::sampling::Sampling;
-use crate::model::{LocId, Profile};
+use crate::model::{LocId, Profile, Stack};
 
 /// Allocating function and owner of a group of samples.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -185,7 +185,7 @@ impl<'a> LocationFrames<'a> {
 fn expand_to_owner(
     names: &Names<'_>,
     locations: &LocationFrames<'_>,
-    stack: &[LocId],
+    stack: Stack<'_>,
     frames: &mut Vec<Frame>,
 ) -> Option<usize> {
     frames.clear();
@@ -193,12 +193,12 @@ fn expand_to_owner(
     // as logrus or zap, or github.com/pkg/errors): its own frames are skipped
     // on the way to the owner.
     let wrapping = if locations.any_wrapping {
-        stack.iter().find_map(|&l| locations.wrapping[l.index()])
+        stack.iter().find_map(|l| locations.wrapping[l.index()])
     } else {
         None
     };
     let mut first_user = None;
-    for &location in stack {
+    for location in stack {
         for &frame in locations.of(location) {
             frames.push(frame);
             let facts = &names.facts[frame.name as usize];
@@ -223,9 +223,9 @@ fn expand_to_owner(
 }
 
 /// Expands a whole stack, leaf first.
-fn expand_all(locations: &LocationFrames<'_>, stack: &[LocId], frames: &mut Vec<Frame>) {
+fn expand_all(locations: &LocationFrames<'_>, stack: Stack<'_>, frames: &mut Vec<Frame>) {
     frames.clear();
-    for &location in stack {
+    for location in stack {
         frames.extend_from_slice(locations.of(location));
     }
 }

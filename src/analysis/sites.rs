@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::sampling::Sampling;
-use crate::model::{LocId, Profile};
+use crate::model::{LocId, Profile, Stack};
 
 /// Grouping of samples into sites, as `go tool pprof -functions` and `-lines`
 /// group them.
@@ -139,10 +139,10 @@ impl LocationSites {
     }
 
     /// Sites of a whole stack, leaf first.
-    pub fn stack<'a>(&'a self, stack: &'a [LocId]) -> impl Iterator<Item = u32> + 'a {
+    pub fn stack<'a>(&'a self, stack: Stack<'a>) -> impl Iterator<Item = u32> + 'a {
         stack
             .iter()
-            .flat_map(move |&loc| self.of(loc).iter().copied())
+            .flat_map(move |loc| self.of(loc).iter().copied())
     }
 }
 
@@ -170,7 +170,7 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
         let leaf = sample
             .stack
             .iter()
-            .find_map(|&location| sites.of(location).first());
+            .find_map(|location| sites.of(location).first());
         let Some(&leaf) = leaf else { continue };
         variance[leaf as usize] += sampling.variance(sample.values);
         add(&mut flat, leaf as usize, width, sample.values);
@@ -182,7 +182,7 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
         // Plain nested loops visit the same sites as `LocationSites::stack`
         // without its flattening iterator. The leaf is skipped because it is
         // already marked as seen.
-        for &location in sample.stack {
+        for location in sample.stack {
             for &site in sites.of(location) {
                 let site = site as usize;
                 if seen[site] != index {

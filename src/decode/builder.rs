@@ -14,7 +14,7 @@ use super::labels::LabelSets;
 use super::stream::{FieldReader, Slice, LEN, VARINT};
 use super::validate::RawIds;
 use crate::error::ProfileError;
-use crate::model::{Function, Label, LocId, Location, Mapping, Profile, StrId};
+use crate::model::{Frames, Function, Label, Location, Mapping, Profile, StrId};
 
 /// Top-level fields that must decode before a wire error is taken as a sign
 /// that the input is a real but damaged profile rather than some other data.
@@ -255,9 +255,7 @@ impl Builder {
             return Err(location_id_zero(sample));
         }
         let dense = self.location_ids.dense(id, &mut self.budget)?;
-        self.budget.reserve(&mut self.profile.samples.frames, 1)?;
-        self.profile.samples.frames.push(LocId(dense));
-        Ok(())
+        push_location(&mut self.profile.samples.frames, &mut self.budget, dense)
     }
 
     /// Appends a packed list of location ids. Capacity grows one element at
@@ -272,8 +270,7 @@ impl Builder {
                 return Err(location_id_zero(sample));
             }
             let dense = self.location_ids.dense(id, &mut self.budget)?;
-            self.budget.reserve(frames, 1)?;
-            frames.push(LocId(dense));
+            push_location(frames, &mut self.budget, dense)?;
         }
         Ok(())
     }
@@ -400,4 +397,29 @@ fn label(data: &[u8]) -> Result<Label, FieldError> {
         num: fields[2],
         num_unit: str_id(fields[3], "a label unit")?,
     })
+}
+
+/// Appends a dense location id, switching the frames from two bytes to four
+/// per id when the first id above `u16::MAX` arrives.
+fn push_location(frames: &mut Frames, budget: &mut Budget, dense: u32) -> Result<(), FieldError> {
+    match frames {
+        Frames::Narrow(ids) => match u16::try_from(dense) {
+            Ok(narrow) => {
+                budget.reserve(ids, 1)?;
+                ids.push(narrow);
+            }
+            Err(_) => {
+                let mut wide: Vec<u32> = Vec::new();
+                budget.reserve(&mut wide, ids.len() + 1)?;
+                wide.extend(ids.iter().map(|&id| u32::from(id)));
+                wide.push(dense);
+                *frames = Frames::Wide(wide);
+            }
+        },
+        Frames::Wide(ids) => {
+            budget.reserve(ids, 1)?;
+            ids.push(dense);
+        }
+    }
+    Ok(())
 }
