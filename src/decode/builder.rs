@@ -401,6 +401,7 @@ fn label(data: &[u8]) -> Result<Label, FieldError> {
 
 /// Appends a dense location id, switching the frames from two bytes to four
 /// per id when the first id above `u16::MAX` arrives.
+#[inline]
 fn push_location(frames: &mut Frames, budget: &mut Budget, dense: u32) -> Result<(), FieldError> {
     match frames {
         Frames::Narrow(ids) => match u16::try_from(dense) {
