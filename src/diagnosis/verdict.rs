@@ -137,3 +137,130 @@ fn is_small(analysis: &Analysis, series: &Series) -> bool {
         _ => largest(analysis.primary) < MIN_GROWTH_COUNT,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::analysis::growth::{analyze, Axis, AxisSource, Measure, Reduced};
+    use crate::analysis::paths::{PathKey, PathValues};
+    use crate::model::ProfileKind;
+
+    const MEASURES: [&str; 4] = [
+        "alloc_objects",
+        "alloc_space",
+        "inuse_objects",
+        "inuse_space",
+    ];
+
+    /// A snapshot holding one path with the given values, in the order of
+    /// [`MEASURES`], and sampling `variance` of its in-use bytes.
+    fn snapshot(values: [i64; 4], variance: f64) -> Reduced {
+        let key = PathKey {
+            site: "main.grow".into(),
+            owner: Some("main.loop".into()),
+        };
+        let path = PathValues {
+            values: values.to_vec(),
+            frames: vec!["main.grow".into(), "main.loop".into()],
+            callers: Vec::new(),
+            variance,
+        };
+        Reduced {
+            name: "snapshot".into(),
+            kind: ProfileKind::Heap,
+            measures: MEASURES
+                .iter()
+                .map(|name| Measure {
+                    name: name.to_string(),
+                    unit: if name.ends_with("space") {
+                        "bytes"
+                    } else {
+                        "count"
+                    }
+                    .into(),
+                })
+                .collect(),
+            time_nanos: 0,
+            period: 1,
+            period_type: None,
+            totals: values.to_vec(),
+            sites: HashMap::new(),
+            paths: HashMap::from([(key, path)]),
+        }
+    }
+
+    /// Judges the one path of a series whose in-use objects are `objects`
+    /// (64 bytes each) and whose allocations grow by `allocated` per step.
+    fn verdict(objects: &[i64], allocated: i64, variance: f64) -> Verdict {
+        let reduced: Vec<Reduced> = objects
+            .iter()
+            .enumerate()
+            .map(|(i, &count)| {
+                let alloc = allocated * i as i64 + 1000;
+                snapshot([alloc, alloc * 64, count, count * 64], variance)
+            })
+            .collect();
+        let axis = Axis {
+            source: AxisSource::Option,
+            values: (0..objects.len()).map(|i| i as f64 * 1000.0).collect(),
+        };
+        let analysis = analyze(&reduced, axis).expect("analysis");
+        judge(&analysis, &analysis.paths[0])
+    }
+
+    #[test]
+    fn steady_growth_is_linear() {
+        assert_eq!(
+            verdict(&[0, 1000, 2000, 3000, 4000], 1000, 0.0),
+            Verdict::Linear
+        );
+    }
+
+    #[test]
+    fn square_growth_is_faster_than_linear() {
+        let objects = [0, 100, 400, 900, 1600, 2500, 3600];
+        assert_eq!(verdict(&objects, 4000, 0.0), Verdict::FasterThanLinear);
+    }
+
+    #[test]
+    fn filled_cache_levels_off() {
+        let objects = [0, 1000, 2000, 2000, 2000, 2000, 2000];
+        assert_eq!(verdict(&objects, 1000, 0.0), Verdict::LevellingOff);
+    }
+
+    #[test]
+    fn paused_growth_without_allocation_is_not_bounded() {
+        let objects = [0, 1000, 2000, 2000, 2000, 2000, 2000];
+        assert_ne!(verdict(&objects, 0, 0.0), Verdict::LevellingOff);
+    }
+
+    #[test]
+    fn falling_series_is_shrinking() {
+        assert_eq!(
+            verdict(&[4000, 3000, 2000, 1000, 0], 1000, 0.0),
+            Verdict::Shrinking
+        );
+    }
+
+    #[test]
+    fn change_within_sampling_error_is_noise() {
+        // A standard error of 1 MB per snapshot against 256 kB of growth.
+        let variance = 1e12;
+        assert_eq!(
+            verdict(&[0, 1000, 2000, 3000, 4000], 1000, variance),
+            Verdict::Noise
+        );
+    }
+
+    #[test]
+    fn handful_of_objects_is_noise() {
+        assert_eq!(verdict(&[0, 1, 2, 3, 4], 1, 0.0), Verdict::Noise);
+    }
+
+    #[test]
+    fn unchanged_series_is_flat() {
+        assert_eq!(verdict(&[500, 500, 500, 500], 1000, 0.0), Verdict::Flat);
+    }
+}
