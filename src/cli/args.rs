@@ -123,8 +123,9 @@ pub enum TrendFormat {
 
 #[derive(Debug, Args)]
 pub struct TrendArgs {
-    /// Snapshots in the order they were taken, or one folder holding them
-    /// (read in file-name order)
+    /// Snapshots, or folders holding them (with a recording manifest, its
+    /// files; else the profiles in file-name order); they are put in order of
+    /// their task counts, or of their times without task counts
     #[arg(required = true, value_name = "SNAPSHOT")]
     pub snapshots: Vec<PathBuf>,
     /// Tasks handled when each snapshot was taken, comma-separated, one per
