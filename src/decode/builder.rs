@@ -262,8 +262,31 @@ impl Builder {
     /// a time as in [`Budget::reserve`], so the memory charged, and the point
     /// where a hostile list hits the cap, do not depend on packing.
     fn push_packed_frames(&mut self, data: &[u8], sample: usize) -> Result<(), FieldError> {
-        let frames = &mut self.profile.samples.frames;
         let mut packed = Slice::new(data);
+        // The common case: two-byte frames, matched once per list instead of
+        // once per frame. The first id that needs four bytes leaves the loop.
+        let mut wide_id = None;
+        if let Frames::Narrow(ids) = &mut self.profile.samples.frames {
+            while !packed.is_empty() {
+                let id = packed.varint()?;
+                if id == 0 {
+                    return Err(location_id_zero(sample));
+                }
+                let dense = self.location_ids.dense(id, &mut self.budget)?;
+                let Ok(narrow) = u16::try_from(dense) else {
+                    wide_id = Some(dense);
+                    break;
+                };
+                if ids.len() == ids.capacity() {
+                    self.budget.reserve(ids, 1)?;
+                }
+                ids.push(narrow);
+            }
+        }
+        let frames = &mut self.profile.samples.frames;
+        if let Some(dense) = wide_id {
+            push_location(frames, &mut self.budget, dense)?;
+        }
         while !packed.is_empty() {
             let id = packed.varint()?;
             if id == 0 {
