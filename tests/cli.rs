@@ -221,6 +221,17 @@ fn diff_rejects_mixed_kinds() {
 }
 
 #[test]
+fn diff_mixed_kinds_checked_before_order() {
+    // The goroutine profile was written before the heap profile, so an
+    // order check would fire first if kinds were not compared first.
+    let heap = profiles().join("goroutineleak/heap-006000.pb.gz");
+    let goroutine = profiles().join("goroutineleak/goroutine-000000.pb.gz");
+    let (code, _, stderr) = run(&["diff", path_str(&heap), path_str(&goroutine)]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("compare profiles of one kind"), "{stderr}");
+}
+
+#[test]
 fn diff_rejects_wrong_task_count() {
     let (before, after) = ends("ctxchain");
     let (code, _, stderr) = run(&["diff", path_str(&before), path_str(&after), "--tasks", "5"]);

@@ -4,11 +4,10 @@ use anyhow::{bail, Result};
 
 use super::args::{DiffArgs, Format};
 use super::snapshots::{axis_from_names, axis_from_option, read_reduced};
-use super::{granularity, read_options, write_stdout};
+use super::{granularity, read_options, write_report, ReportFormat};
 use crate::analysis::growth::{analyze, Axis, AxisSource, Reduced};
-use crate::diagnosis::{diagnose, Options};
 use crate::model::ProfileKind;
-use crate::render::report::{self, ReportOptions};
+use crate::render::report::ReportOptions;
 
 pub(super) fn run(args: DiffArgs) -> Result<()> {
     if !(args.project.is_finite() && args.project > 0.0) {
@@ -41,25 +40,27 @@ pub(super) fn run(args: DiffArgs) -> Result<()> {
     }
     check_order(&reduced, &axis)?;
     let analysis = analyze(&reduced, axis)?;
-    let options = Options {
-        projection_tasks: args.project,
+    let format = match args.format {
+        Format::Table => ReportFormat::Table,
+        Format::Json => ReportFormat::Json,
     };
-    let findings = diagnose(&analysis, &options);
     let options = ReportOptions {
         command: "diff",
         limit: args.limit,
         projection_tasks: args.project,
     };
-    write_stdout(|out| match args.format {
-        Format::Table => report::write_table(out, &analysis, &findings, &options),
-        Format::Json => report::write_json(out, &analysis, &findings, &options),
-    })
+    write_report(&analysis, &options, format)
 }
 
 /// Rejects a pair given newest first: by task counts when known, else by the
 /// profiles' timestamps.
 fn check_order(reduced: &[Reduced], axis: &Axis) -> Result<()> {
     let (before, after) = (&reduced[0], &reduced[1]);
+    // Profiles of two kinds are rejected by the analysis, with a message
+    // that names both kinds; their order means nothing.
+    if before.kind != after.kind {
+        return Ok(());
+    }
     if axis.source != AxisSource::Order {
         if axis.values[1] < axis.values[0] {
             bail!(

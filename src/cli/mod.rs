@@ -17,11 +17,14 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
+use crate::analysis::growth::Analysis;
 use crate::analysis::sites::{aggregate, Granularity};
 use crate::analysis::top::{top, TopOptions};
 use crate::decode::{read_file, ReadOptions};
+use crate::diagnosis::{diagnose, Options};
 use crate::model::Profile;
 use crate::render;
+use crate::render::report::ReportOptions;
 use args::{Cli, Command, Format, ReadArgs, TopArgs};
 
 /// Runs a command. The exit status is 0, or 1 when `gate` finds a
@@ -93,6 +96,31 @@ fn run_top(args: TopArgs) -> Result<()> {
     write_stdout(|out| match args.format {
         Format::Table => render::top::write_table(out, &file, &report),
         Format::Json => render::top::write_json(out, &file, &report),
+    })
+}
+
+/// Output of `diff` and `trend`.
+pub(crate) enum ReportFormat {
+    Table,
+    Json,
+    Dot,
+}
+
+/// Diagnoses an analysis and writes the report of `diff` or `trend` to
+/// stdout.
+pub(crate) fn write_report(
+    analysis: &Analysis,
+    options: &ReportOptions,
+    format: ReportFormat,
+) -> Result<()> {
+    let diagnosis = Options {
+        projection_tasks: options.projection_tasks,
+    };
+    let findings = diagnose(analysis, &diagnosis);
+    write_stdout(|out| match format {
+        ReportFormat::Table => render::report::write_table(out, analysis, &findings, options),
+        ReportFormat::Json => render::report::write_json(out, analysis, &findings, options),
+        ReportFormat::Dot => render::dot::write_dot(out, analysis, &findings),
     })
 }
 

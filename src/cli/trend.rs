@@ -4,10 +4,9 @@ use anyhow::{bail, Result};
 
 use super::args::{TrendArgs, TrendFormat};
 use super::snapshots::{check_kind, choose_axis, expand_inputs, read_reduced, sort_by_axis};
-use super::{granularity, read_options, write_stdout};
+use super::{granularity, read_options, write_report, ReportFormat};
 use crate::analysis::growth::analyze;
-use crate::diagnosis::{diagnose, Options};
-use crate::render::report::{self, ReportOptions};
+use crate::render::report::ReportOptions;
 
 pub(super) fn run(args: TrendArgs) -> Result<()> {
     if !(args.project.is_finite() && args.project > 0.0) {
@@ -43,18 +42,15 @@ pub(super) fn run(args: TrendArgs) -> Result<()> {
         eprintln!("pprof-chain: note: snapshots put in order of {order}");
     }
     let analysis = analyze(&reduced, axis)?;
-    let options = Options {
-        projection_tasks: args.project,
+    let format = match args.format {
+        TrendFormat::Table => ReportFormat::Table,
+        TrendFormat::Json => ReportFormat::Json,
+        TrendFormat::Dot => ReportFormat::Dot,
     };
-    let findings = diagnose(&analysis, &options);
-    let report_options = ReportOptions {
+    let options = ReportOptions {
         command: "trend",
         limit: args.limit,
         projection_tasks: args.project,
     };
-    write_stdout(|out| match args.format {
-        TrendFormat::Table => report::write_table(out, &analysis, &findings, &report_options),
-        TrendFormat::Json => report::write_json(out, &analysis, &findings, &report_options),
-        TrendFormat::Dot => crate::render::dot::write_dot(out, &analysis, &findings),
-    })
+    write_report(&analysis, &options, format)
 }

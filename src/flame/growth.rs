@@ -128,20 +128,8 @@ impl StackSeries {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    fn stack(names: &[&str], value: f64) -> Stack {
-        let frames = names
-            .iter()
-            .map(|name| Frame {
-                function: Arc::from(*name),
-                inlined: false,
-            })
-            .collect();
-        Stack { frames, value }
-    }
+    use crate::flame::test_stack as stack;
 
     fn slopes_of(growth: Vec<StackGrowth>) -> Vec<Stack> {
         growth.into_iter().map(StackGrowth::into_stack).collect()

@@ -76,6 +76,19 @@ pub fn count_name(sample_type: &str, unit: &str) -> String {
     }
 }
 
+/// Builds a stack of frames that are not inlined, for tests.
+#[cfg(test)]
+pub(crate) fn test_stack(names: &[&str], value: f64) -> Stack {
+    let frames = names
+        .iter()
+        .map(|name| Frame {
+            function: std::sync::Arc::from(*name),
+            inlined: false,
+        })
+        .collect();
+    Stack { frames, value }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,21 +225,8 @@ fn escape_xml(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::flame::Frame;
-
-    fn stack(names: &[&str], value: f64) -> Stack {
-        let frames = names
-            .iter()
-            .map(|name| Frame {
-                function: Arc::from(*name),
-                inlined: false,
-            })
-            .collect();
-        Stack { frames, value }
-    }
+    use crate::flame::test_stack as stack;
 
     fn options() -> SvgOptions {
         SvgOptions {

@@ -275,20 +275,8 @@ fn inline_color(name: &str) -> Color {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-
-    fn stack(names: &[&str], value: f64) -> Stack {
-        let frames = names
-            .iter()
-            .map(|name| Frame {
-                function: Arc::from(*name),
-                inlined: false,
-            })
-            .collect();
-        Stack { frames, value }
-    }
+    use crate::flame::test_stack as stack;
 
     #[test]
     fn fractional_values_keep_widths() {
