@@ -1,8 +1,8 @@
 //! Benchmarks of reading, top, diff and trend on large heap profiles.
 //!
-//! The inputs are the two profiles `testdata/bigstacks.sh` writes into
-//! `target/bigstacks` (about 131,000 and 262,000 samples, 7 and 15 MB
-//! uncompressed); `scripts/bench.sh` writes them and runs this benchmark.
+//! The inputs are the two profiles that `testdata/bigstacks.sh` writes into
+//! `target/bigstacks`: about 131,000 and 262,000 samples, 7 and 15 MB
+//! uncompressed. `scripts/bench-vs-pprof.sh` writes them when they are missing.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -15,8 +15,8 @@ use pprof_chain::analysis::sites::{aggregate, Granularity};
 use pprof_chain::analysis::top::{top, TopOptions};
 use pprof_chain::decode::{read_file, ReadOptions};
 
-/// The large pair, smaller first. Panics with the command to run when the
-/// files are missing: a benchmark never runs on other inputs silently.
+/// Returns the large pair, smaller first. Panics with the command to run when
+/// the files are missing, so the benchmark never runs on other inputs.
 fn inputs() -> (PathBuf, PathBuf) {
     let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bigstacks");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
@@ -32,8 +32,8 @@ fn inputs() -> (PathBuf, PathBuf) {
     (files[0].clone(), files[1].clone())
 }
 
-/// The floor for reading: gunzip the file and walk every top-level protobuf
-/// field once, touching each byte of each field.
+/// Gunzips the file and walks every top-level protobuf field once, touching
+/// each byte of each field: the floor for reading.
 fn gunzip_and_walk(path: &Path) -> u64 {
     let file = std::fs::File::open(path).expect("open profile");
     let mut data = Vec::new();

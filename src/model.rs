@@ -1,6 +1,6 @@
 //! The in-memory profile: interned strings, typed ids and flat sample arrays.
 //!
-//! Nothing here knows about protobuf. The decoder fills a [`Profile`] and checks
+//! Nothing here depends on protobuf. The decoder fills a [`Profile`] and checks
 //! every cross reference, so the lookups below can index without failing.
 
 use std::ops::Range;
@@ -136,7 +136,7 @@ impl<'a> Stack<'a> {
         self.len() == 0
     }
 
-    /// The leaf location, if the stack has any.
+    /// Returns the leaf location, if the stack has any.
     pub fn first(self) -> Option<LocId> {
         self.iter().next()
     }
@@ -148,7 +148,7 @@ impl<'a> Stack<'a> {
         }
     }
 
-    /// The location ids as a vector, leaf first.
+    /// Returns the location ids as a vector, leaf first.
     pub fn to_vec(self) -> Vec<LocId> {
         self.iter().collect()
     }
@@ -221,7 +221,7 @@ pub struct Sample<'a> {
     pub labels: &'a [Label],
 }
 
-/// What a profile measures, judged from its sample types.
+/// Kind of a profile, judged from its sample types.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProfileKind {
     /// Heap or allocs profile (alloc_objects, alloc_space, inuse_objects, inuse_space).
@@ -324,7 +324,7 @@ impl Profile {
         self.str(self.sample_types[index].unit)
     }
 
-    /// The sample type `go tool pprof` shows when none is chosen: the one named
+    /// Returns the sample type `go tool pprof` shows when none is chosen: the one named
     /// by default_sample_type, else the last.
     pub fn default_sample_index(&self) -> usize {
         self.default_sample_type
@@ -360,7 +360,7 @@ impl Profile {
         }
     }
 
-    /// The numeric label `key` of a sample, if present.
+    /// Returns the numeric label `key` of a sample, if present.
     pub fn numeric_label(&self, sample: &Sample<'_>, key: &str) -> Option<i64> {
         sample
             .labels

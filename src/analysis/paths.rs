@@ -2,10 +2,11 @@
 //! frame) and the owner, the user function that keeps the allocation alive.
 //!
 //! The owner is the first frame, walking from the leaf towards the root, that
-//! is neither in the Go runtime or standard library nor in the library of the
-//! allocating function, and that was compiled as a function of its own (not
-//! inlined into its caller): a loop that runs for the life of a worker is
-//! never an inlined helper, while small helpers that call the wrapper are.
+//! is outside the Go runtime and standard library, outside the library of a
+//! known third-party wrapper (a logger, github.com/pkg/errors), and compiled as
+//! a function of its own, not inlined into its caller. A loop that runs for
+//! the life of a worker is rarely inlined, while small helpers that call the
+//! wrapper usually are.
 
 use std::collections::HashMap;
 

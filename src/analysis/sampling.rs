@@ -3,7 +3,8 @@
 
 use crate::model::Profile;
 
-/// How a heap profile was sampled, to tell real change from sampling noise.
+/// Sampling parameters of a heap profile, to tell real change from sampling
+/// noise.
 ///
 /// Go records an allocation of `size` bytes with probability
 /// `1 - exp(-size / rate)` and scales the recorded counts up by its inverse,

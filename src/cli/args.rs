@@ -123,9 +123,9 @@ pub enum TrendFormat {
 
 #[derive(Debug, Args)]
 pub struct TrendArgs {
-    /// Snapshots, or folders holding them (with a recording manifest, its
-    /// files; else the profiles in file-name order); they are put in order of
-    /// their task counts, or of their times without task counts
+    /// Snapshots, or folders holding them: a folder with a recording manifest
+    /// gives the manifest's files, any other folder its profiles. Snapshots
+    /// are put in order of their task counts, or of their times without them
     #[arg(required = true, value_name = "SNAPSHOT")]
     pub snapshots: Vec<PathBuf>,
     /// Tasks handled when each snapshot was taken, comma-separated, one per

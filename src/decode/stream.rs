@@ -1,6 +1,6 @@
 //! A streaming reader of top-level protobuf fields. It keeps no more than
 //! one field's payload in memory, counts every byte against the size limit, and turns
-//! truncation and corrupt gzip into errors that say where they happened.
+//! truncation and corrupt gzip into errors that name where they happened.
 
 use std::io::{BufRead, ErrorKind, Read};
 

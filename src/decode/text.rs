@@ -1,6 +1,6 @@
 //! Recognition of text given in place of a binary profile. Legacy text heap
 //! profiles go to the `legacy` parser. Other text, such as an HTML error page
-//! or a goroutine dump, gets a message that tells how to get a real profile.
+//! or a goroutine dump, gets a message that explains how to get a real profile.
 
 /// Bytes of the input examined to decide whether it is text.
 const SNIFF_BYTES: usize = 512;

@@ -17,7 +17,7 @@ pub enum Family {
 }
 
 impl Family {
-    /// The reassignment that builds the chain, as Go code.
+    /// Returns the reassignment that builds the chain, as Go code.
     pub fn example(self) -> &'static str {
         match self {
             Family::Context => "ctx = context.WithValue(ctx, ...)",
@@ -27,7 +27,7 @@ impl Family {
         }
     }
 
-    /// The loop-local variable of the fix, as Go code.
+    /// Returns the loop-local variable of the fix, as Go code.
     pub fn fix(self) -> &'static str {
         match self {
             Family::Context => "taskCtx := context.WithValue(ctx, ...)",

@@ -153,9 +153,9 @@ pub fn diagnose(analysis: &Analysis, options: &Options) -> Vec<Finding> {
 }
 
 /// Moves the sites of an owner into the group of its caller when that caller
-/// owns growing sites too. A helper that is not inlined (it wraps and returns
-/// a context, say) is taken for an owner, while the loop that calls it owns
-/// other sites; both belong to one finding, under the caller.
+/// owns growing sites too. A helper that is not inlined (one that wraps and
+/// returns a context, say) is taken for an owner, while the loop that calls it
+/// owns other sites. Both belong to one finding, under the caller.
 fn merge_nested_owners<'a>(groups: &mut BTreeMap<&'a str, Vec<(&'a PathGrowth, Verdict)>>) {
     while let Some((inner, outer)) = nested_owner(groups) {
         if let Some(members) = groups.remove(inner) {

@@ -154,7 +154,7 @@ mod tests {
         "inuse_space",
     ];
 
-    /// A snapshot holding one path with the given values, in the order of
+    /// Builds a snapshot with one path of the given values, in the order of
     /// [`MEASURES`], and sampling `variance` of its in-use bytes.
     fn snapshot(values: [i64; 4], variance: f64) -> Reduced {
         let key = PathKey {

@@ -70,8 +70,8 @@ pub fn changed_sites(analysis: &Analysis) -> Vec<&SiteGrowth> {
     sites
 }
 
-/// The largest absolute change of any measure but the primary one, so that
-/// sites whose in-use values did not change are listed by their allocations.
+/// Returns the largest absolute change of any measure but the primary one,
+/// so that sites whose in-use values did not change sort by their allocations.
 fn largest_other_change(analysis: &Analysis, site: &SiteGrowth) -> f64 {
     (0..analysis.measures.len())
         .filter(|&m| m != analysis.primary)
@@ -456,7 +456,7 @@ fn rates_line(analysis: &Analysis, rates: &Rates, per: &str) -> String {
         return format!("{}{suffix}", rate(rates.primary, unit));
     }
     // A value that grows in size keeps its object count, so a share of new
-    // objects kept would read as churn; it is left out then.
+    // objects kept would read as churn. The share is left out then.
     let objects_grow = rates.inuse_objects.abs() >= crate::diagnosis::FLAT_OBJECTS_PER_TASK;
     let kept = (rates.alloc_objects > 0.0 && objects_grow)
         .then(|| share(Some(rates.inuse_objects / rates.alloc_objects)))

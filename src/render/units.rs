@@ -19,7 +19,8 @@ const TIME_UNITS: [(&str, f64); 5] = [
     ("hrs", 3600e9),
 ];
 
-/// The scale table of a sample unit, or `None` for counts and unknown units.
+/// Returns the scale table of a sample unit, or `None` for counts and unknown
+/// units.
 fn table(unit: &str) -> Option<&'static [(&'static str, f64)]> {
     let lower = unit.to_ascii_lowercase();
     let singular = if lower.len() > 2 {
@@ -34,8 +35,8 @@ fn table(unit: &str) -> Option<&'static [(&'static str, f64)]> {
     }
 }
 
-/// The largest unit in which `value` is at least 1, as pprof's automatic
-/// scaling picks it. `None` for units that do not scale.
+/// Returns the largest unit in which `value` is at least 1, as pprof's
+/// automatic scaling picks it, or `None` for units that do not scale.
 pub fn auto_unit(value: f64, unit: &str) -> Option<&'static str> {
     let table = table(unit)?;
     let magnitude = value.abs();
@@ -47,8 +48,9 @@ pub fn auto_unit(value: f64, unit: &str) -> Option<&'static str> {
     Some(chosen.0)
 }
 
-/// The one unit `go tool pprof` uses for a whole table: that of the smallest
-/// nonzero value, moved up one step when the total is over 100 times larger.
+/// Returns the one unit `go tool pprof` uses for a whole table: that of the
+/// smallest nonzero value, moved up one step when the total is over 100 times
+/// larger.
 pub fn table_unit(min_value: i64, total: i64, unit: &str) -> Option<&'static str> {
     let min_value = if min_value == 0 { total } else { min_value };
     let min_unit = auto_unit(min_value as f64, unit)?;
