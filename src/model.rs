@@ -87,39 +87,39 @@ pub struct Label {
     pub num_unit: StrId,
 }
 
-/// The location ids of all stacks, in two bytes each while the profile has at
-/// most 65,536 locations (almost every real profile), else in four.
+/// The locations of all stacks, each stored as its [`LocId`] plus one in the
+/// narrowest width that holds every id of the profile: one byte while the
+/// profile has at most 255 locations, two bytes up to 65,535, else four. The
+/// offset by one lets the decoder keep the protobuf's own ids, which start at
+/// 1, when a profile numbers its locations 1 to N as Go does.
 #[derive(Clone, Debug)]
 pub(crate) enum Frames {
+    Byte(Vec<u8>),
     Narrow(Vec<u16>),
     Wide(Vec<u32>),
 }
 
 impl Default for Frames {
     fn default() -> Self {
-        Frames::Narrow(Vec::new())
+        Frames::Byte(Vec::new())
     }
 }
 
 impl Frames {
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Frames::Narrow(ids) => ids.len(),
-            Frames::Wide(ids) => ids.len(),
-        }
-    }
-
     fn slice(&self, start: usize, end: usize) -> Stack<'_> {
         match self {
+            Frames::Byte(ids) => Stack::Byte(&ids[start..end]),
             Frames::Narrow(ids) => Stack::Narrow(&ids[start..end]),
             Frames::Wide(ids) => Stack::Wide(&ids[start..end]),
         }
     }
 }
 
-/// The stack of one sample, leaf first.
+/// The stack of one sample, leaf first. Each element is a [`LocId`] plus one,
+/// as in [`Frames`]; iterating yields the ids themselves.
 #[derive(Clone, Copy, Debug)]
 pub enum Stack<'a> {
+    Byte(&'a [u8]),
     Narrow(&'a [u16]),
     Wide(&'a [u32]),
 }
@@ -127,6 +127,7 @@ pub enum Stack<'a> {
 impl<'a> Stack<'a> {
     pub fn len(self) -> usize {
         match self {
+            Stack::Byte(ids) => ids.len(),
             Stack::Narrow(ids) => ids.len(),
             Stack::Wide(ids) => ids.len(),
         }
@@ -143,6 +144,7 @@ impl<'a> Stack<'a> {
 
     pub fn iter(self) -> StackIter<'a> {
         match self {
+            Stack::Byte(ids) => StackIter::Byte(ids.iter()),
             Stack::Narrow(ids) => StackIter::Narrow(ids.iter()),
             Stack::Wide(ids) => StackIter::Wide(ids.iter()),
         }
@@ -163,25 +165,65 @@ impl<'a> IntoIterator for Stack<'a> {
     }
 }
 
+/// A stored frame of a [`Stack`] slice. Code that walks millions of frames
+/// matches on the stack's width once and runs a loop generic over this trait,
+/// instead of matching once per frame through [`StackIter`].
+pub trait FrameId: Copy {
+    fn location(self) -> LocId;
+}
+
+impl FrameId for u8 {
+    #[inline(always)]
+    fn location(self) -> LocId {
+        stored_id(u32::from(self))
+    }
+}
+
+impl FrameId for u16 {
+    #[inline(always)]
+    fn location(self) -> LocId {
+        stored_id(u32::from(self))
+    }
+}
+
+impl FrameId for u32 {
+    #[inline(always)]
+    fn location(self) -> LocId {
+        stored_id(self)
+    }
+}
+
 /// Iterator over the locations of a [`Stack`].
 #[derive(Clone, Debug)]
 pub enum StackIter<'a> {
+    Byte(std::slice::Iter<'a, u8>),
     Narrow(std::slice::Iter<'a, u16>),
     Wide(std::slice::Iter<'a, u32>),
+}
+
+/// Turns a stored frame, a location id plus one, into the id. The decoder
+/// never stores 0, and the wrapping keeps this free of a panic branch.
+#[inline]
+fn stored_id(stored: u32) -> LocId {
+    LocId(stored.wrapping_sub(1))
 }
 
 impl Iterator for StackIter<'_> {
     type Item = LocId;
 
+    #[inline]
     fn next(&mut self) -> Option<LocId> {
-        match self {
-            StackIter::Narrow(ids) => ids.next().map(|&id| LocId(u32::from(id))),
-            StackIter::Wide(ids) => ids.next().map(|&id| LocId(id)),
-        }
+        let stored = match self {
+            StackIter::Byte(ids) => u32::from(*ids.next()?),
+            StackIter::Narrow(ids) => u32::from(*ids.next()?),
+            StackIter::Wide(ids) => *ids.next()?,
+        };
+        Some(stored_id(stored))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let len = match self {
+            StackIter::Byte(ids) => ids.len(),
             StackIter::Narrow(ids) => ids.len(),
             StackIter::Wide(ids) => ids.len(),
         };
@@ -190,11 +232,14 @@ impl Iterator for StackIter<'_> {
 }
 
 impl DoubleEndedIterator for StackIter<'_> {
+    #[inline]
     fn next_back(&mut self) -> Option<LocId> {
-        match self {
-            StackIter::Narrow(ids) => ids.next_back().map(|&id| LocId(u32::from(id))),
-            StackIter::Wide(ids) => ids.next_back().map(|&id| LocId(id)),
-        }
+        let stored = match self {
+            StackIter::Byte(ids) => u32::from(*ids.next_back()?),
+            StackIter::Narrow(ids) => u32::from(*ids.next_back()?),
+            StackIter::Wide(ids) => *ids.next_back()?,
+        };
+        Some(stored_id(stored))
     }
 }
 
@@ -220,6 +265,37 @@ pub struct Sample<'a> {
     pub values: &'a [i64],
     pub labels: &'a [Label],
 }
+
+/// Iterator over the samples of a profile, in the order of the file.
+pub struct SampleIter<'a> {
+    starts: std::slice::Windows<'a, u32>,
+    values: std::slice::ChunksExact<'a, i64>,
+    label_sets: std::slice::Iter<'a, u32>,
+    frames: &'a Frames,
+    sets: &'a [Vec<Label>],
+}
+
+impl<'a> Iterator for SampleIter<'a> {
+    type Item = Sample<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Sample<'a>> {
+        let set = *self.label_sets.next()?;
+        let bounds = self.starts.next()?;
+        let values = self.values.next()?;
+        Some(Sample {
+            stack: self.frames.slice(bounds[0] as usize, bounds[1] as usize),
+            values,
+            labels: &self.sets[set as usize],
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.label_sets.size_hint()
+    }
+}
+
+impl ExactSizeIterator for SampleIter<'_> {}
 
 /// Kind of a profile, judged from its sample types.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -305,8 +381,16 @@ impl Profile {
         }
     }
 
-    pub fn samples(&self) -> impl ExactSizeIterator<Item = Sample<'_>> + '_ {
-        (0..self.sample_count()).map(|i| self.sample(i))
+    pub fn samples(&self) -> SampleIter<'_> {
+        let samples = &self.samples;
+        SampleIter {
+            starts: samples.stack_starts.windows(2),
+            // Values have a width of at least 1 whenever there are samples.
+            values: samples.values.chunks_exact(samples.width.max(1)),
+            label_sets: samples.label_sets.iter(),
+            frames: &samples.frames,
+            sets: &self.label_sets,
+        }
     }
 
     /// Names of the sample types, such as `inuse_space`.

@@ -707,8 +707,10 @@ fn distinct_label_sets_hit_the_memory_cap() {
 }
 
 #[test]
-fn sparse_location_ids_hit_the_memory_cap() {
-    // Before the cap, 128 MiB of these took 2 GB of memory.
+fn sparse_undefined_location_ids_are_rejected() {
+    // Before the memory cap, 128 MiB of these took 2 GB of memory. Frames
+    // keep the ids as they are, 8 bytes for each 6-byte varint, and the
+    // undefined ids are named once the whole file has been read.
     let plain = fill_mebibyte(|index, out| {
         let sample = pb::Sample {
             location_id: (0..64).map(|i| (1 << 40) + index * 64 + i).collect(),
@@ -722,7 +724,79 @@ fn sparse_location_ids_hit_the_memory_cap() {
     assert_rejected_with(
         &path,
         &["--max-profile-bytes", "1M"],
-        "decoded profile would take more than 8 MiB of memory",
+        "location id 1099511627840 is used by a sample but not defined",
+    );
+}
+
+/// A profile of three functions, each at a location of its own, whose
+/// location ids are `ids`, defined in the order given. Samples refer to the
+/// locations by position in `ids`.
+fn profile_with_location_ids(ids: [u64; 3]) -> pb::Profile {
+    let mut profile = small_profile();
+    profile.function.clear();
+    profile.location.clear();
+    profile.sample.clear();
+    for (i, name) in ["main.leaf", "main.middle", "main.root"].iter().enumerate() {
+        add_function(&mut profile, i as u64 + 1, name);
+        profile.location.push(location(ids[i], i as u64 + 1));
+    }
+    let stacks: [&[usize]; 3] = [&[0, 1, 2], &[1, 2], &[0, 2]];
+    for (n, stack) in stacks.iter().enumerate() {
+        profile.sample.push(pb::Sample {
+            location_id: stack.iter().map(|&i| ids[i]).collect(),
+            value: vec![n as i64 + 1, 100 << n],
+            ..Default::default()
+        });
+    }
+    profile
+}
+
+#[test]
+fn location_ids_read_the_same_however_they_are_numbered() {
+    let scratch = Scratch::new();
+    let args = [
+        "--format",
+        "json",
+        "--sample",
+        "inuse_space",
+        "--node-fraction",
+        "0",
+    ];
+    // The report without the file name, which differs.
+    let sites = |path: &Path| {
+        let output = assert_read(path, &args);
+        let report: serde_json::Value = serde_json::from_str(&output).expect("JSON output");
+        (report["total"].clone(), report["sites"].clone())
+    };
+    let as_go_writes = scratch.write_profile("go.pb.gz", &profile_with_location_ids([1, 2, 3]));
+    let expected = sites(&as_go_writes);
+    assert_eq!(expected.0, 100 + 200 + 400);
+    assert_eq!(expected.1[1]["function"], "main.middle");
+    assert_eq!(expected.1[1]["cum"], 100 + 200);
+    let schemes = [
+        // One to N, defined out of order.
+        [3, 1, 2],
+        // Larger than the number of locations.
+        [10, 300, 70_000],
+        // Too large for the direct table, one beyond 32 bits.
+        [5, 1 << 21, 1 << 40],
+        [u64::MAX, 2, 1],
+    ];
+    for ids in schemes {
+        let path = scratch.write_profile("ids.pb.gz", &profile_with_location_ids(ids));
+        assert_eq!(sites(&path), expected, "location ids {ids:?}");
+    }
+}
+
+#[test]
+fn an_undefined_location_id_beyond_32_bits_is_named() {
+    let scratch = Scratch::new();
+    let mut profile = small_profile();
+    profile.sample[0].location_id = vec![1, 1 << 33];
+    let path = scratch.write_profile("wide.pb.gz", &profile);
+    assert_rejected(
+        &path,
+        "location id 8589934592 is used by a sample but not defined",
     );
 }
 

@@ -245,8 +245,11 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
     let names = Names::new(profile);
     let width = profile.sample_types.len();
     // Keyed by site << 32 | owner, so SipHash takes one write per sample
-    // instead of two.
-    let mut paths: HashMap<u64, Accumulator> = HashMap::new();
+    // instead of two. Consecutive samples often share a path, so the last
+    // one found is tried before the map.
+    let mut index: HashMap<u64, usize> = HashMap::new();
+    let mut paths: Vec<(u64, Accumulator)> = Vec::new();
+    let mut last: Option<(u64, usize)> = None;
     let locations = LocationFrames::new(profile, &names);
     let mut frames = Vec::new();
     let mut whole = Vec::new();
@@ -267,15 +270,25 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
             _ => leaf.name,
         };
         let owner_name = owner.map_or(u32::MAX, |i| frames[i].name);
-        let entry = paths
-            .entry(u64::from(site) << 32 | u64::from(owner_name))
-            .or_insert_with(|| Accumulator {
-                values: vec![0; width],
-                variance: 0.0,
-                frames: Vec::new(),
-                callers: Vec::new(),
-                frames_weight: i64::MIN,
-            });
+        let key = u64::from(site) << 32 | u64::from(owner_name);
+        let slot = match last {
+            Some((last_key, slot)) if last_key == key => slot,
+            _ => *index.entry(key).or_insert_with(|| {
+                paths.push((
+                    key,
+                    Accumulator {
+                        values: vec![0; width],
+                        variance: 0.0,
+                        frames: Vec::new(),
+                        callers: Vec::new(),
+                        frames_weight: i64::MIN,
+                    },
+                ));
+                paths.len() - 1
+            }),
+        };
+        last = Some((key, slot));
+        let entry = &mut paths[slot].1;
         entry.variance += sampling.variance(sample.values);
         for (total, value) in entry.values.iter_mut().zip(sample.values) {
             *total = total.wrapping_add(*value);

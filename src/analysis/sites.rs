@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::sampling::Sampling;
-use crate::model::{LocId, Profile, Stack};
+use crate::model::{FrameId, LocId, Profile, Stack};
 
 /// Grouping of samples into sites, as `go tool pprof -functions` and `-lines`
 /// group them.
@@ -73,10 +73,16 @@ impl SiteTable {
     }
 }
 
+/// Marks a location of more than one site in [`LocationSites::single`].
+const SEVERAL: u32 = u32::MAX;
+
 /// The site of every frame of every location, computed once per profile.
 pub struct LocationSites {
     starts: Vec<u32>,
     sites: Vec<u32>,
+    /// The site of each location that has exactly one, as most locations do
+    /// (those without inlined calls); [`SEVERAL`] for the others.
+    single: Vec<u32>,
     pub keys: Vec<SiteKey>,
     index: HashMap<SiteKey, usize>,
 }
@@ -86,6 +92,7 @@ impl LocationSites {
         let mut this = LocationSites {
             starts: vec![0],
             sites: Vec::new(),
+            single: Vec::with_capacity(profile.locations.len()),
             keys: Vec::new(),
             index: HashMap::new(),
         };
@@ -117,6 +124,10 @@ impl LocationSites {
                 let site = this.intern(key);
                 this.sites.push(site);
             }
+            let start = *this.starts.last().unwrap_or(&0) as usize;
+            let own = &this.sites[start..];
+            this.single
+                .push(if own.len() == 1 { own[0] } else { SEVERAL });
             this.starts.push(this.sites.len() as u32);
         }
         this
@@ -179,17 +190,17 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
         }
         add(&mut cum, leaf as usize, width, sample.values);
         seen[leaf as usize] = index;
-        // Plain nested loops visit the same sites as `LocationSites::stack`
-        // without its flattening iterator. The leaf is skipped because it is
-        // already marked as seen.
-        for location in sample.stack {
-            for &site in sites.of(location) {
-                let site = site as usize;
-                if seen[site] != index {
-                    seen[site] = index;
-                    add(&mut cum, site, width, sample.values);
-                }
-            }
+        let mut walk = CumulativeWalk {
+            sites: &sites,
+            seen: &mut seen,
+            cum: &mut cum,
+            sample: index,
+            values: sample.values,
+        };
+        match sample.stack {
+            Stack::Byte(ids) => walk.add(ids),
+            Stack::Narrow(ids) => walk.add(ids),
+            Stack::Wide(ids) => walk.add(ids),
         }
     }
     SiteTable {
@@ -203,9 +214,50 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
     }
 }
 
+/// Adds one sample's values to the cumulative value of every distinct site
+/// of its stack.
+struct CumulativeWalk<'a> {
+    sites: &'a LocationSites,
+    /// The index of the last sample added to each site.
+    seen: &'a mut [usize],
+    cum: &'a mut [i64],
+    sample: usize,
+    values: &'a [i64],
+}
+
+impl CumulativeWalk<'_> {
+    /// Visits the same sites as `LocationSites::stack`, without its flattening
+    /// iterator, in a loop compiled for each frame width. A location of one
+    /// site takes one lookup.
+    fn add<T: FrameId>(&mut self, frames: &[T]) {
+        let width = self.values.len();
+        for &frame in frames {
+            let location = frame.location();
+            let single = self.sites.single[location.index()];
+            if single != SEVERAL {
+                self.visit(single as usize, width);
+                continue;
+            }
+            for &site in self.sites.of(location) {
+                self.visit(site as usize, width);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn visit(&mut self, site: usize, width: usize) {
+        if self.seen[site] != self.sample {
+            self.seen[site] = self.sample;
+            add(self.cum, site, width, self.values);
+        }
+    }
+}
+
+#[inline]
 fn add(table: &mut [i64], site: usize, width: usize, values: &[i64]) {
     let row = &mut table[site * width..(site + 1) * width];
-    for (cell, value) in row.iter_mut().zip(values) {
-        *cell = cell.wrapping_add(*value);
+    let values = &values[..width];
+    for i in 0..width {
+        row[i] = row[i].wrapping_add(values[i]);
     }
 }

@@ -9,12 +9,13 @@
 use std::io::BufRead;
 
 use super::budget::Budget;
+use super::frames::{FrameStore, Order, PushError};
 use super::ids::{resolve, IdMap};
 use super::labels::LabelSets;
 use super::stream::{FieldReader, Slice, LEN, VARINT};
 use super::validate::RawIds;
 use crate::error::ProfileError;
-use crate::model::{Frames, Function, Label, Location, Mapping, Profile, StrId};
+use crate::model::{Function, Label, Location, Mapping, Profile, StrId};
 
 /// Top-level fields that must decode before a wire error is taken as a sign
 /// that the input is a real but damaged profile rather than some other data.
@@ -24,12 +25,14 @@ const FIELDS_TO_RECOGNIZE: u64 = 4;
 pub(super) struct Builder {
     pub(super) profile: Profile,
     pub(super) budget: Budget,
+    /// The ids of the locations the file defines, in the order defined.
     pub(super) location_ids: IdMap,
     pub(super) function_ids: IdMap,
     pub(super) mapping_ids: IdMap,
     pub(super) locations: Vec<Option<Location>>,
     pub(super) functions: Vec<Option<Function>>,
     pub(super) mappings: Vec<Option<Mapping>>,
+    frames: FrameStore,
     label_sets: LabelSets,
     labels_scratch: Vec<Label>,
     /// Values per sample: the number of sample types declared before the first
@@ -115,6 +118,7 @@ impl Builder {
             locations: Vec::new(),
             functions: Vec::new(),
             mappings: Vec::new(),
+            frames: FrameStore::default(),
             label_sets: LabelSets::new(),
             labels_scratch: Vec::new(),
             width: None,
@@ -128,10 +132,23 @@ impl Builder {
         buf: &mut Vec<u8>,
     ) -> Result<bool, ProfileError> {
         let start = reader.offset();
-        let Some((field, wire_type)) = reader.next_key()? else {
-            return Ok(false);
+        // Most fields, samples above all, are length-delimited and lie
+        // wholly in the input buffer: they are decoded there in one step.
+        let result = if let Some(buffered) = reader.buffered_field()? {
+            let total = buffered.total;
+            let result = match buffered.field {
+                field @ (1..=6 | 11 | 13) => self.payload(field, buffered.payload),
+                _ => Ok(()),
+            };
+            reader.consume(total);
+            result
+        } else {
+            let Some((field, wire_type)) = reader.next_key()? else {
+                return Ok(false);
+            };
+            self.field(reader, field, wire_type, buf)
         };
-        match self.field(reader, field, wire_type, buf) {
+        match result {
             Ok(()) => Ok(true),
             Err(FieldError::Wire(message)) => Err(reader.wire_error(start, message)),
             Err(FieldError::Profile(e)) => Err(e),
@@ -163,7 +180,20 @@ impl Builder {
         if wire_type != LEN {
             return Err(wrong_wire_type("Profile", field, wire_type));
         }
-        reader.read_payload(buf)?;
+        let (start, len) = reader.read_length()?;
+        // A payload that lies wholly in the input buffer is decoded there;
+        // one that spans a refill is copied into `buf` first.
+        if let Some(data) = reader.buffered(len)? {
+            let result = self.payload(field, data);
+            reader.consume(len);
+            return result;
+        }
+        reader.read_payload_of(start, len, buf)?;
+        self.payload(field, buf)
+    }
+
+    /// Decodes the payload of a length-delimited top-level field.
+    fn payload(&mut self, field: u32, buf: &[u8]) -> Result<(), FieldError> {
         match field {
             1 => {
                 let value_type = super::tables::value_type(buf, "a sample type")?;
@@ -232,12 +262,19 @@ impl Builder {
         let index = self.profile.samples.label_sets.len();
         let values_before = self.profile.samples.values.len();
         self.labels_scratch.clear();
+        self.frames.start_sample();
         let mut slice = Slice::new(data);
         while !slice.is_empty() {
             let (field, wire_type) = slice.key()?;
             match (field, wire_type) {
-                (1, LEN) => self.push_packed_frames(slice.bytes()?, index)?,
-                (1, VARINT) => self.push_frame(slice.varint()?, index)?,
+                (1, LEN) => {
+                    let packed = slice.bytes()?;
+                    frame_result(self.frames.push_packed(packed, &mut self.budget), index)?
+                }
+                (1, VARINT) => {
+                    let id = slice.varint()?;
+                    frame_result(self.frames.push(id, &mut self.budget), index)?
+                }
                 (2, LEN) => self.push_packed_values(slice.bytes()?)?,
                 (2, VARINT) => self.push_value(slice.varint()? as i64)?,
                 (3, LEN) => self.push_label(label(slice.bytes()?)?)?,
@@ -245,67 +282,23 @@ impl Builder {
                 (_, other) => slice.skip(other)?,
             }
         }
+        self.frames.end_sample();
         let count = self.profile.samples.values.len() - values_before;
         self.check_width(index, count)?;
         self.end_sample()
     }
 
-    fn push_frame(&mut self, id: u64, sample: usize) -> Result<(), FieldError> {
-        if id == 0 {
-            return Err(location_id_zero(sample));
-        }
-        let dense = self.location_ids.dense(id, &mut self.budget)?;
-        push_location(&mut self.profile.samples.frames, &mut self.budget, dense)
-    }
-
-    /// Appends a packed list of location ids. Capacity grows one element at
-    /// a time as in [`Budget::reserve`], so the memory charged, and the point
-    /// where a hostile list hits the cap, do not depend on packing.
-    fn push_packed_frames(&mut self, data: &[u8], sample: usize) -> Result<(), FieldError> {
-        let mut packed = Slice::new(data);
-        // The common case: two-byte frames, matched once per list instead of
-        // once per frame. The first id that needs four bytes leaves the loop.
-        let mut wide_id = None;
-        if let Frames::Narrow(ids) = &mut self.profile.samples.frames {
-            while !packed.is_empty() {
-                let id = packed.varint()?;
-                if id == 0 {
-                    return Err(location_id_zero(sample));
-                }
-                let dense = self.location_ids.dense(id, &mut self.budget)?;
-                let Ok(narrow) = u16::try_from(dense) else {
-                    wide_id = Some(dense);
-                    break;
-                };
-                if ids.len() == ids.capacity() {
-                    self.budget.reserve(ids, 1)?;
-                }
-                ids.push(narrow);
-            }
-        }
-        let frames = &mut self.profile.samples.frames;
-        if let Some(dense) = wide_id {
-            push_location(frames, &mut self.budget, dense)?;
-        }
-        while !packed.is_empty() {
-            let id = packed.varint()?;
-            if id == 0 {
-                return Err(location_id_zero(sample));
-            }
-            let dense = self.location_ids.dense(id, &mut self.budget)?;
-            push_location(frames, &mut self.budget, dense)?;
-        }
-        Ok(())
-    }
-
-    /// Appends a packed list of values, growing capacity as
-    /// [`Builder::push_packed_frames`] does.
+    /// Appends a packed list of values. Capacity grows one element at a time
+    /// as in [`Budget::reserve`], so the memory charged, and the point where a
+    /// hostile list hits the cap, do not depend on packing.
     fn push_packed_values(&mut self, data: &[u8]) -> Result<(), FieldError> {
         let values = &mut self.profile.samples.values;
         let mut packed = Slice::new(data);
         while !packed.is_empty() {
             let value = packed.varint()? as i64;
-            self.budget.reserve(values, 1)?;
+            if values.len() == values.capacity() {
+                self.budget.reserve(values, 1)?;
+            }
             values.push(value);
         }
         Ok(())
@@ -350,7 +343,7 @@ impl Builder {
 
     fn end_sample(&mut self) -> Result<(), FieldError> {
         let samples = &mut self.profile.samples;
-        let frames = u32::try_from(samples.frames.len())
+        let frames = u32::try_from(self.frames.len())
             .map_err(|_| ProfileError::invalid("more than 2^32 stack frames in all samples"))?;
         self.budget.reserve(&mut samples.stack_starts, 1)?;
         self.budget.reserve(&mut samples.label_sets, 1)?;
@@ -365,7 +358,21 @@ impl Builder {
     fn finish(self) -> Result<Profile, ProfileError> {
         let mut profile = self.profile;
         let mut budget = self.budget;
-        profile.locations = resolve(self.locations, &self.location_ids, "location", "a sample")?;
+        let (frames, order) = self.frames.finish(&self.location_ids.raw, &mut budget)?;
+        profile.samples.frames = frames;
+        let mut locations = resolve(self.locations, &self.location_ids, "location", "a sample")?;
+        if order == Order::ById {
+            let mut by_id: Vec<(u64, Location)> = self
+                .location_ids
+                .raw
+                .iter()
+                .copied()
+                .zip(locations)
+                .collect();
+            by_id.sort_unstable_by_key(|&(id, _)| id);
+            locations = by_id.into_iter().map(|(_, location)| location).collect();
+        }
+        profile.locations = locations;
         profile.functions = resolve(
             self.functions,
             &self.function_ids,
@@ -385,6 +392,15 @@ impl Builder {
         };
         super::validate::check(&profile, &ids)?;
         Ok(profile)
+    }
+}
+
+/// Names the sample when a frame refers to location id 0.
+fn frame_result(result: Result<(), PushError>, sample: usize) -> Result<(), FieldError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(PushError::Zero) => Err(location_id_zero(sample)),
+        Err(PushError::Field(e)) => Err(e),
     }
 }
 
@@ -420,30 +436,4 @@ fn label(data: &[u8]) -> Result<Label, FieldError> {
         num: fields[2],
         num_unit: str_id(fields[3], "a label unit")?,
     })
-}
-
-/// Appends a dense location id, switching the frames from two bytes to four
-/// per id when the first id above `u16::MAX` arrives.
-#[inline]
-fn push_location(frames: &mut Frames, budget: &mut Budget, dense: u32) -> Result<(), FieldError> {
-    match frames {
-        Frames::Narrow(ids) => match u16::try_from(dense) {
-            Ok(narrow) => {
-                budget.reserve(ids, 1)?;
-                ids.push(narrow);
-            }
-            Err(_) => {
-                let mut wide: Vec<u32> = Vec::new();
-                budget.reserve(&mut wide, ids.len() + 1)?;
-                wide.extend(ids.iter().map(|&id| u32::from(id)));
-                wide.push(dense);
-                *frames = Frames::Wide(wide);
-            }
-        },
-        Frames::Wide(ids) => {
-            budget.reserve(ids, 1)?;
-            ids.push(dense);
-        }
-    }
-    Ok(())
 }

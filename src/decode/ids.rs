@@ -11,12 +11,12 @@ use crate::error::ProfileError;
 /// Ids below this bound map through a table, larger ones through a hash map.
 /// The table costs 4 bytes per slot up to the largest id seen, at most 4 MiB
 /// per id space, which the budget does not charge.
-const DIRECT_ID_LIMIT: u64 = 1 << 20;
+pub(super) const DIRECT_ID_LIMIT: u64 = 1 << 20;
 
 /// Estimated memory of one hash map entry of a `u64` key and a `u32` value:
 /// a 16-byte slot and a control byte, with up to 2.3 slots per entry because
 /// the table doubles and stays at most 7/8 full.
-const SPARSE_ENTRY_BYTES: usize = 40;
+pub(super) const SPARSE_ENTRY_BYTES: usize = 40;
 
 /// Assigns dense indexes to ids in the order they are first seen, so a
 /// reference may come before its definition.

@@ -5,6 +5,8 @@
 
 mod budget;
 mod builder;
+mod frames;
+mod gunzip;
 mod ids;
 mod labels;
 mod legacy;
@@ -15,7 +17,7 @@ mod text;
 mod validate;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use flate2::bufread::MultiGzDecoder;
@@ -53,20 +55,28 @@ pub fn read_file(path: &Path, options: &ReadOptions) -> Result<Profile, ReadErro
         error,
     };
     let file = File::open(path).map_err(|e| attach(ProfileError::Open(e)))?;
-    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+    let metadata = file.metadata().ok();
+    if metadata.as_ref().is_some_and(|m| m.is_dir()) {
         return Err(attach(ProfileError::NotAProfile(
             "is a directory; give the path of a profile file".into(),
         )));
     }
-    read(BufReader::with_capacity(1 << 16, file), options).map_err(attach)
+    // A special file may report a length of 0 however much it holds.
+    let size = metadata.map_or(0, |m| m.len());
+    read(BufReader::with_capacity(1 << 16, file), options, size).map_err(attach)
 }
 
 /// Reads a profile from memory; the bytes may be gzipped.
 pub fn read_bytes(data: &[u8], options: &ReadOptions) -> Result<Profile, ProfileError> {
-    read(data, options)
+    read(data, options, data.len() as u64)
 }
 
-fn read<R: BufRead>(mut input: R, options: &ReadOptions) -> Result<Profile, ProfileError> {
+/// Reads a profile of `size` bytes (as stored, perhaps gzipped) from `input`.
+fn read<R: BufRead + Send>(
+    mut input: R,
+    options: &ReadOptions,
+    size: u64,
+) -> Result<Profile, ProfileError> {
     let head = input.fill_buf().map_err(ProfileError::Read)?;
     if head.is_empty() {
         return Err(ProfileError::Empty);
@@ -74,7 +84,17 @@ fn read<R: BufRead>(mut input: R, options: &ReadOptions) -> Result<Profile, Prof
     if !head.starts_with(&[0x1f, 0x8b]) {
         return decode_contents(input, options, false);
     }
-    let mut gz = BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input));
+    if gunzip::worth_a_thread(size) {
+        return gunzip::on_thread(input, |blocks| decode_gzipped(blocks, options));
+    }
+    decode_gzipped(
+        BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input)),
+        options,
+    )
+}
+
+/// Decodes the decompressed contents of a gzip file.
+fn decode_gzipped<R: BufRead>(mut gz: R, options: &ReadOptions) -> Result<Profile, ProfileError> {
     let head = gz.fill_buf().map_err(|e| stream::io_error(e, true))?;
     if head.is_empty() {
         return Err(ProfileError::NotAProfile(
@@ -123,11 +143,6 @@ pub fn read_files(
     options: &ReadOptions,
 ) -> Result<Vec<Profile>, ReadError> {
     paths.iter().map(|p| read_file(p, options)).collect()
-}
-
-#[doc(hidden)]
-pub fn read_reader<R: Read>(input: R, options: &ReadOptions) -> Result<Profile, ProfileError> {
-    read(BufReader::new(input), options)
 }
 
 /// Returns true when `data` (not gzipped) is a legacy text heap profile, the

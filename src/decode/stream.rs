@@ -12,6 +12,14 @@ pub(crate) const FIXED64: u8 = 1;
 pub(crate) const LEN: u8 = 2;
 pub(crate) const FIXED32: u8 = 5;
 
+/// A length-delimited field that lies wholly in the input buffer.
+pub(crate) struct BufferedField<'a> {
+    pub(crate) field: u32,
+    pub(crate) payload: &'a [u8],
+    /// Bytes of the field with its key and length.
+    pub(crate) total: u64,
+}
+
 pub(crate) struct FieldReader<R> {
     input: R,
     offset: u64,
@@ -67,7 +75,23 @@ impl<R: BufRead> FieldReader<R> {
         Ok(Some((field as u32, (key & 7) as u8)))
     }
 
+    /// Reads a varint. One that lies wholly in the input buffer, as almost
+    /// every one does, is decoded there; the slow path reads byte by byte.
+    #[inline]
     pub(crate) fn read_varint(&mut self) -> Result<u64, ProfileError> {
+        let buffered = self.peek()?;
+        let mut slice = Slice::new(buffered);
+        if let Some(value) = slice.complete_varint() {
+            let used = slice.pos;
+            self.input.consume(used);
+            self.advance(used as u64)?;
+            return Ok(value);
+        }
+        self.read_varint_bytewise()
+    }
+
+    #[cold]
+    fn read_varint_bytewise(&mut self) -> Result<u64, ProfileError> {
         let start = self.offset;
         let mut value = 0u64;
         for shift in (0..70).step_by(7) {
@@ -101,29 +125,84 @@ impl<R: BufRead> FieldReader<R> {
         Ok(())
     }
 
-    /// Reads a length-delimited payload into `buf`, replacing its contents.
-    /// The buffer grows with the bytes actually read, so a length prefix that
-    /// lies costs no memory beyond the data that is there.
-    pub(crate) fn read_payload(&mut self, buf: &mut Vec<u8>) -> Result<(), ProfileError> {
+    /// Reads the length of a length-delimited field and checks it against the
+    /// limit. Returns the offset of the length and the length.
+    pub(crate) fn read_length(&mut self) -> Result<(u64, u64), ProfileError> {
         let start = self.offset;
         let len = self.read_varint()?;
         if self.offset.saturating_add(len) > self.limit {
             return Err(self.length_error(start, len));
         }
-        buf.clear();
-        let gzipped = self.gzipped;
-        // A payload already in the input buffer is copied in one step, which
-        // skips the per-call work of `read_to_end` on a `Take`. The limit
-        // check above covers the bytes consumed here.
+        Ok((start, len))
+    }
+
+    /// Returns the next field when it is length-delimited, within the limit
+    /// and wholly in the input buffer, without consuming it. Any other field,
+    /// and any encoding error, is left to [`FieldReader::next_key`].
+    #[inline]
+    pub(crate) fn buffered_field(&mut self) -> Result<Option<BufferedField<'_>>, ProfileError> {
+        let room = self.limit.saturating_sub(self.offset);
         let buffered = self.peek()?;
-        if let Some(payload) = usize::try_from(len).ok().and_then(|n| buffered.get(..n)) {
+        Ok(Self::split_field(buffered, room))
+    }
+
+    #[inline]
+    fn split_field(buffered: &[u8], room: u64) -> Option<BufferedField<'_>> {
+        let mut slice = Slice::new(buffered);
+        let key = slice.complete_varint()?;
+        let field = key >> 3;
+        if key & 7 != u64::from(LEN) || field == 0 || field > u64::from(u32::MAX >> 3) {
+            return None;
+        }
+        let len = usize::try_from(slice.complete_varint()?).ok()?;
+        let start = slice.pos;
+        let payload = buffered.get(start..start.checked_add(len)?)?;
+        let total = (start + len) as u64;
+        (total <= room).then_some(BufferedField {
+            field: field as u32,
+            payload,
+            total,
+        })
+    }
+
+    /// Returns the next `len` bytes when they are all in the input buffer,
+    /// without consuming them; [`FieldReader::consume`] does that.
+    pub(crate) fn buffered(&mut self, len: u64) -> Result<Option<&[u8]>, ProfileError> {
+        let buffered = self.peek()?;
+        Ok(usize::try_from(len).ok().and_then(|n| buffered.get(..n)))
+    }
+
+    /// Consumes `len` bytes that [`FieldReader::buffered`] or
+    /// [`FieldReader::buffered_field`] returned, which checked them against
+    /// the limit.
+    pub(crate) fn consume(&mut self, len: u64) {
+        self.input.consume(len as usize);
+        self.offset += len;
+    }
+
+    /// Reads a length-delimited payload into `buf`, replacing its contents.
+    pub(crate) fn read_payload(&mut self, buf: &mut Vec<u8>) -> Result<(), ProfileError> {
+        let (start, len) = self.read_length()?;
+        self.read_payload_of(start, len, buf)
+    }
+
+    /// Reads the `len` bytes of a payload whose length started at `start`
+    /// into `buf`, replacing its contents. The buffer grows with the bytes
+    /// actually read, so a length prefix that lies costs no memory beyond the
+    /// data that is there.
+    pub(crate) fn read_payload_of(
+        &mut self,
+        start: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), ProfileError> {
+        buf.clear();
+        if let Some(payload) = self.buffered(len)? {
             buf.extend_from_slice(payload);
-            let consumed = payload.len();
-            self.input.consume(consumed);
-            self.offset += len;
+            self.consume(len);
             return Ok(());
         }
-
+        let gzipped = self.gzipped;
         let read = (&mut self.input)
             .take(len)
             .read_to_end(buf)
@@ -228,27 +307,55 @@ impl<'a> Slice<'a> {
         Slice { data, pos: 0 }
     }
 
+    #[inline(always)]
     pub(crate) fn is_empty(&self) -> bool {
         self.pos >= self.data.len()
     }
 
-    /// Decodes a varint. Values below 2^14, which are most ids and small
-    /// numbers in a profile, take the inlined path.
-    #[inline]
+    /// Decodes a varint. Values below 2^7, which are most ids and small
+    /// numbers in a profile, take the shortest path.
+    #[inline(always)]
     pub(crate) fn varint(&mut self) -> Result<u64, String> {
         if let Some(&first) = self.data.get(self.pos) {
             if first < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(first));
             }
-            if let Some(&second) = self.data.get(self.pos + 1) {
-                if second < 0x80 {
-                    self.pos += 2;
-                    return Ok(u64::from(first & 0x7f) | u64::from(second) << 7);
+        }
+        match self.complete_varint() {
+            Some(value) => Ok(value),
+            None => self.varint_slow(),
+        }
+    }
+
+    /// Decodes a varint that ends within the data and is valid, else returns
+    /// `None` and leaves the position alone. With 10 bytes left, the longest a
+    /// varint can be, the bytes are read without a bounds check each.
+    #[inline]
+    pub(crate) fn complete_varint(&mut self) -> Option<u64> {
+        let rest = self.data.get(self.pos..)?;
+        let mut value = 0u64;
+        if let Some(window) = rest.first_chunk::<10>() {
+            for (i, &byte) in window.iter().enumerate() {
+                value |= u64::from(byte & 0x7f) << (7 * i);
+                if byte < 0x80 {
+                    if i == 9 && byte > 1 {
+                        return None;
+                    }
+                    self.pos += i + 1;
+                    return Some(value);
                 }
             }
+            return None;
         }
-        self.varint_slow()
+        for (i, &byte) in rest.iter().enumerate() {
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                self.pos += i + 1;
+                return Some(value);
+            }
+        }
+        None
     }
 
     /// Decodes a varint of any length, or fails on a truncated or overlong one.
@@ -271,7 +378,21 @@ impl<'a> Slice<'a> {
         Err("varint is longer than 10 bytes".into())
     }
 
+    /// Decodes a field key. Keys of fields 1 to 15 take one byte, which the
+    /// inlined path decodes.
+    #[inline(always)]
     pub(crate) fn key(&mut self) -> Result<(u32, u8), String> {
+        if let Some(&byte) = self.data.get(self.pos) {
+            if (8..0x80).contains(&byte) {
+                self.pos += 1;
+                return Ok((u32::from(byte >> 3), byte & 7));
+            }
+        }
+        self.key_slow()
+    }
+
+    #[inline(never)]
+    fn key_slow(&mut self) -> Result<(u32, u8), String> {
         let key = self.varint()?;
         let field = key >> 3;
         if field == 0 || field > u64::from(u32::MAX >> 3) {
@@ -280,6 +401,7 @@ impl<'a> Slice<'a> {
         Ok((field as u32, (key & 7) as u8))
     }
 
+    #[inline(always)]
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8], String> {
         let len = self.varint()?;
         let remaining = (self.data.len() - self.pos) as u64;

@@ -1,0 +1,621 @@
+//! Stack frames while a profile is read: the location ids exactly as the file
+//! gives them, in the narrowest width that holds every id seen so far.
+//!
+//! Go numbers its locations 1 to N in the order it writes them, so the ids
+//! are already the model's location index plus one (see [`Frames`]) and most
+//! of them fit one byte. A packed list whose bytes are all below 0x80 is a
+//! list of one-byte varints, and those bytes are the ids: it is stored with
+//! one copy, without decoding. Once the whole profile has been read,
+//! [`RawFrames::finish`] checks every id against the locations the file
+//! defines, and renumbers the frames only when the file numbers its locations
+//! some other way.
+
+use std::collections::HashMap;
+
+use super::budget::Budget;
+use super::builder::FieldError;
+use super::ids::{DIRECT_ID_LIMIT, SPARSE_ENTRY_BYTES};
+use super::stream::Slice;
+use crate::error::ProfileError;
+use crate::model::Frames;
+
+/// Frames as read, before the ids are checked, and what the previous sample
+/// gave so that the next one can share its frames.
+#[derive(Default)]
+pub(super) struct FrameStore {
+    ids: RawFrames,
+    /// The packed location ids of the previous sample, when it had exactly
+    /// one packed list and nothing else.
+    last_packed: Vec<u8>,
+    last_shareable: bool,
+    /// Where the current sample's frames start, and how many frame fields
+    /// it has had so far.
+    sample_start: usize,
+    fields: u32,
+    packed_only: bool,
+}
+
+/// Frames as read, in the width of the largest id so far.
+pub(super) enum RawFrames {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+}
+
+impl Default for RawFrames {
+    fn default() -> Self {
+        RawFrames::U8(Vec::new())
+    }
+}
+
+/// Returns the length of the longest common suffix of `a` and `b`.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
+    let mut same = 0;
+    // Blocks of 16 bytes compare as one number each. In the first block
+    // that differs, the equal bytes at its end are the leading zero bytes of
+    // the XOR, read little-endian.
+    while let (Some(x), Some(y)) = (
+        a[..len - same].last_chunk::<16>(),
+        b[..len - same].last_chunk::<16>(),
+    ) {
+        let diff = u128::from_le_bytes(*x) ^ u128::from_le_bytes(*y);
+        if diff != 0 {
+            return same + diff.leading_zeros() as usize / 8;
+        }
+        same += 16;
+    }
+    while same < len && a[len - same - 1] == b[len - same - 1] {
+        same += 1;
+    }
+    same
+}
+
+/// Counts the bytes below 0x80, each of which ends a varint. Counting in
+/// one-byte lanes over blocks of at most 255 bytes lets the compiler use
+/// full vectors.
+fn varint_ends(bytes: &[u8]) -> usize {
+    bytes
+        .chunks(255)
+        .map(|block| block.iter().fold(0u8, |n, &b| n + (!b >> 7)) as usize)
+        .sum()
+}
+
+impl FrameStore {
+    pub(super) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Checks the frames and returns those of the model; see
+    /// [`RawFrames::finish`].
+    pub(super) fn finish(
+        self,
+        defined: &[u64],
+        budget: &mut Budget,
+    ) -> Result<(Frames, Order), ProfileError> {
+        self.ids.finish(defined, budget)
+    }
+
+    /// Marks the start of a sample's fields.
+    pub(super) fn start_sample(&mut self) {
+        self.sample_start = self.ids.len();
+        self.fields = 0;
+        self.packed_only = true;
+    }
+
+    /// Marks the end of a sample: its frames may be shared with the next
+    /// sample when it had one packed list.
+    pub(super) fn end_sample(&mut self) {
+        self.last_shareable = self.fields == 1 && self.packed_only;
+    }
+
+    /// Appends one location id given as a field of its own.
+    pub(super) fn push(&mut self, id: u64, budget: &mut Budget) -> Result<(), PushError> {
+        self.fields += 1;
+        self.packed_only = false;
+        self.ids.push(id, budget)
+    }
+
+    /// Appends a packed list of location ids. Sibling stacks share their
+    /// outer frames, which come last: the bytes this list has in common at
+    /// its end with the previous sample's list are not decoded again, but
+    /// their frames are copied from that sample.
+    pub(super) fn push_packed(
+        &mut self,
+        data: &[u8],
+        budget: &mut Budget,
+    ) -> Result<(), PushError> {
+        self.fields += 1;
+        let shared = if self.fields == 1 && self.last_shareable {
+            self.shared_suffix(data)
+        } else {
+            None
+        };
+        let result = match shared {
+            Some((start, frames)) => {
+                let result = self.ids.push_packed(&data[..start], budget);
+                result.and_then(|()| {
+                    Ok(self
+                        .ids
+                        .copy_last_of_previous(self.sample_start, frames, budget)?)
+                })
+            }
+            None => self.ids.push_packed(data, budget),
+        };
+        self.last_packed.clear();
+        self.last_packed.extend_from_slice(data);
+        result
+    }
+
+    /// Finds the bytes at the end of `data` that equal the end of the
+    /// previous sample's list and start a varint in both. Returns where they
+    /// start in `data` and how many ids they hold.
+    fn shared_suffix(&self, data: &[u8]) -> Option<(usize, usize)> {
+        let last = &self.last_packed;
+        let same = common_suffix(data, last);
+        if same == 0 {
+            return None;
+        }
+        let mut start = data.len() - same;
+        let last_start = last.len() - same;
+        // A varint starts where the byte before it ends one (is below 0x80).
+        let boundary = |bytes: &[u8], at: usize| at == 0 || bytes[at - 1] < 0x80;
+        if !boundary(data, start) || !boundary(last, last_start) {
+            // The first byte below 0x80 in the common part ends a varint in
+            // both lists, so the next byte starts one in both.
+            let end = data[start..].iter().position(|&b| b < 0x80)?;
+            start += end + 1;
+        }
+        let frames = varint_ends(&data[start..]);
+        (frames > 0).then_some((start, frames))
+    }
+}
+
+/// Appends the varints of `packed` to `ids` until one does not fit `T`, which
+/// it returns. Capacity grows through the budget only when it runs out.
+#[inline]
+fn push_fitting<T: TryFrom<u64>>(
+    ids: &mut Vec<T>,
+    packed: &mut Slice<'_>,
+    budget: &mut Budget,
+) -> Result<Option<u64>, PushError> {
+    while !packed.is_empty() {
+        let id = packed.varint()?;
+        if id == 0 {
+            return Err(PushError::Zero);
+        }
+        let Ok(narrow) = T::try_from(id) else {
+            return Ok(Some(id));
+        };
+        if ids.len() == ids.capacity() {
+            budget.reserve(ids, 1)?;
+        }
+        ids.push(narrow);
+    }
+    Ok(None)
+}
+
+/// Why a frame could not be stored.
+pub(super) enum PushError {
+    /// The frame refers to location id 0, which the format reserves.
+    Zero,
+    Field(FieldError),
+}
+
+impl From<String> for PushError {
+    fn from(message: String) -> Self {
+        PushError::Field(FieldError::Wire(message))
+    }
+}
+
+impl From<ProfileError> for PushError {
+    fn from(e: ProfileError) -> Self {
+        PushError::Field(FieldError::Profile(e))
+    }
+}
+
+/// Copies `data` into a vector of another width.
+fn widened<S: Copy, T: From<S>>(
+    data: &[S],
+    budget: &mut Budget,
+    spare: usize,
+) -> Result<Vec<T>, ProfileError> {
+    let mut wide = Vec::new();
+    budget.reserve(&mut wide, data.len() + spare)?;
+    wide.extend(data.iter().map(|&id| T::from(id)));
+    Ok(wide)
+}
+
+impl RawFrames {
+    /// Appends the last `count` frames of those before `end`: the outer frames
+    /// of the previous sample, whose frames end at `end`.
+    fn copy_last_of_previous(
+        &mut self,
+        end: usize,
+        count: usize,
+        budget: &mut Budget,
+    ) -> Result<(), ProfileError> {
+        fn copy<T: Copy>(
+            ids: &mut Vec<T>,
+            end: usize,
+            count: usize,
+            budget: &mut Budget,
+        ) -> Result<(), ProfileError> {
+            budget.reserve(ids, count)?;
+            ids.extend_from_within(end - count..end);
+            Ok(())
+        }
+        match self {
+            RawFrames::U8(ids) => copy(ids, end, count, budget),
+            RawFrames::U16(ids) => copy(ids, end, count, budget),
+            RawFrames::U32(ids) => copy(ids, end, count, budget),
+            RawFrames::U64(ids) => copy(ids, end, count, budget),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            RawFrames::U8(ids) => ids.len(),
+            RawFrames::U16(ids) => ids.len(),
+            RawFrames::U32(ids) => ids.len(),
+            RawFrames::U64(ids) => ids.len(),
+        }
+    }
+
+    /// Appends a packed list of location ids.
+    fn push_packed(&mut self, data: &[u8], budget: &mut Budget) -> Result<(), PushError> {
+        if let RawFrames::U8(ids) = self {
+            // One pass that the compiler vectorizes: the OR of all bytes tells
+            // whether any varint takes more than one byte, the minimum whether
+            // any id is 0.
+            let (any, min) = data
+                .iter()
+                .fold((0u8, u8::MAX), |(any, min), &b| (any | b, min.min(b)));
+            if any < 0x80 {
+                if min == 0 && !data.is_empty() {
+                    return Err(PushError::Zero);
+                }
+                budget.reserve(ids, data.len())?;
+                ids.extend_from_slice(data);
+                return Ok(());
+            }
+        }
+        let mut packed = Slice::new(data);
+        loop {
+            let overflow = match self {
+                RawFrames::U8(ids) => push_fitting(ids, &mut packed, budget)?,
+                RawFrames::U16(ids) => push_fitting(ids, &mut packed, budget)?,
+                RawFrames::U32(ids) => push_fitting(ids, &mut packed, budget)?,
+                RawFrames::U64(ids) => push_fitting(ids, &mut packed, budget)?,
+            };
+            match overflow {
+                None => return Ok(()),
+                Some(id) => self.push_widening(id, budget)?,
+            }
+        }
+    }
+
+    /// Appends one location id.
+    fn push(&mut self, id: u64, budget: &mut Budget) -> Result<(), PushError> {
+        if id == 0 {
+            return Err(PushError::Zero);
+        }
+        let fits = match self {
+            RawFrames::U8(_) => id <= u64::from(u8::MAX),
+            RawFrames::U16(_) => id <= u64::from(u16::MAX),
+            RawFrames::U32(_) => id <= u64::from(u32::MAX),
+            RawFrames::U64(_) => true,
+        };
+        if !fits {
+            return Ok(self.push_widening(id, budget)?);
+        }
+        match self {
+            RawFrames::U8(ids) => push_one(ids, id as u8, budget)?,
+            RawFrames::U16(ids) => push_one(ids, id as u16, budget)?,
+            RawFrames::U32(ids) => push_one(ids, id as u32, budget)?,
+            RawFrames::U64(ids) => push_one(ids, id, budget)?,
+        }
+        Ok(())
+    }
+
+    /// Moves the frames into the width that holds `id`, then appends it.
+    #[cold]
+    fn push_widening(&mut self, id: u64, budget: &mut Budget) -> Result<(), ProfileError> {
+        let to_u16 = id <= u64::from(u16::MAX);
+        let to_u32 = id <= u64::from(u32::MAX);
+        *self = match std::mem::take(self) {
+            RawFrames::U8(ids) if to_u16 => RawFrames::U16(widened(&ids, budget, 1)?),
+            RawFrames::U8(ids) if to_u32 => RawFrames::U32(widened(&ids, budget, 1)?),
+            RawFrames::U8(ids) => RawFrames::U64(widened(&ids, budget, 1)?),
+            RawFrames::U16(ids) if to_u32 => RawFrames::U32(widened(&ids, budget, 1)?),
+            RawFrames::U16(ids) => RawFrames::U64(widened(&ids, budget, 1)?),
+            RawFrames::U32(ids) => RawFrames::U64(widened(&ids, budget, 1)?),
+            RawFrames::U64(ids) => RawFrames::U64(ids),
+        };
+        match self {
+            RawFrames::U16(ids) => ids.push(id as u16),
+            RawFrames::U32(ids) => ids.push(id as u32),
+            RawFrames::U64(ids) => ids.push(id),
+            RawFrames::U8(_) => unreachable!("an id that needs widening never fits one byte"),
+        }
+        Ok(())
+    }
+
+    /// Checks every frame against the location ids the file defines,
+    /// `defined[i]` being the id of location `i`, and returns the frames of
+    /// the model. When the ids are 1 to N in some order, the frames stay as
+    /// they are and `order` says where each location belongs: the caller
+    /// moves location `i` to index `defined[i] - 1`. Otherwise every frame is
+    /// renumbered to its location's index plus one.
+    fn finish(self, defined: &[u64], budget: &mut Budget) -> Result<(Frames, Order), ProfileError> {
+        let count = defined.len() as u64;
+        let numbered = defined.iter().all(|&id| (1..=count).contains(&id));
+        if numbered {
+            let order = if defined
+                .iter()
+                .enumerate()
+                .all(|(i, &id)| id == i as u64 + 1)
+            {
+                Order::AsDefined
+            } else {
+                Order::ById
+            };
+            let frames = match self {
+                RawFrames::U8(ids) => Frames::Byte(checked(ids, count)?),
+                RawFrames::U16(ids) => Frames::Narrow(checked(ids, count)?),
+                RawFrames::U32(ids) => Frames::Wide(checked(ids, count)?),
+                RawFrames::U64(ids) => {
+                    return Err(match ids.iter().find(|&&id| id > count) {
+                        Some(&id) => undefined(id),
+                        None => ProfileError::invalid("a location id does not fit 32 bits"),
+                    })
+                }
+            };
+            return Ok((frames, order));
+        }
+        let renumber = Renumber::new(defined, budget)?;
+        let frames = match self {
+            RawFrames::U8(ids) => renumber.apply(&ids, budget)?,
+            RawFrames::U16(ids) => renumber.apply(&ids, budget)?,
+            RawFrames::U32(ids) => renumber.apply(&ids, budget)?,
+            RawFrames::U64(ids) => renumber.apply(&ids, budget)?,
+        };
+        Ok((frames, Order::AsDefined))
+    }
+}
+
+#[inline]
+fn push_one<T>(ids: &mut Vec<T>, id: T, budget: &mut Budget) -> Result<(), ProfileError> {
+    budget.reserve(ids, 1)?;
+    ids.push(id);
+    Ok(())
+}
+
+/// Where the model's location `i` comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Order {
+    /// The `i`th location the file defines.
+    AsDefined,
+    /// The location with id `i + 1`.
+    ById,
+}
+
+/// Returns `ids` when every one of them is at most `count`; the decoder has
+/// already rejected 0.
+fn checked<T: Copy + Into<u64> + Ord>(ids: Vec<T>, count: u64) -> Result<Vec<T>, ProfileError> {
+    // A maximum vectorizes, where a test per element with an early exit
+    // does not; the search for the culprit runs only on failure.
+    let max = ids.iter().copied().max().map_or(0, Into::into);
+    if max <= count {
+        return Ok(ids);
+    }
+    let culprit = ids.iter().map(|&id| id.into()).find(|&id| id > count);
+    Err(undefined(culprit.unwrap_or(max)))
+}
+
+fn undefined(id: u64) -> ProfileError {
+    ProfileError::invalid(format!(
+        "location id {id} is used by a sample but not defined; \
+         the profile is incomplete or corrupt"
+    ))
+}
+
+/// Maps the file's location ids to index plus one.
+struct Renumber {
+    direct: Vec<u32>,
+    sparse: HashMap<u64, u32>,
+    count: usize,
+}
+
+impl Renumber {
+    fn new(defined: &[u64], budget: &mut Budget) -> Result<Self, ProfileError> {
+        let mut direct = Vec::new();
+        let mut sparse = HashMap::new();
+        let large = defined.iter().filter(|&&id| id >= DIRECT_ID_LIMIT).count();
+        budget.charge(large.saturating_mul(SPARSE_ENTRY_BYTES))?;
+        for (index, &id) in defined.iter().enumerate() {
+            // Index plus one fits: there are fewer than 2^32 locations.
+            let stored = index as u32 + 1;
+            if id < DIRECT_ID_LIMIT {
+                let slot = id as usize;
+                if slot >= direct.len() {
+                    direct.resize(slot + 1, 0);
+                }
+                direct[slot] = stored;
+            } else {
+                sparse.insert(id, stored);
+            }
+        }
+        Ok(Renumber {
+            direct,
+            sparse,
+            count: defined.len(),
+        })
+    }
+
+    fn get(&self, id: u64) -> Result<u32, ProfileError> {
+        let stored = if id < DIRECT_ID_LIMIT {
+            self.direct.get(id as usize).copied().unwrap_or(0)
+        } else {
+            self.sparse.get(&id).copied().unwrap_or(0)
+        };
+        match stored {
+            0 => Err(undefined(id)),
+            stored => Ok(stored),
+        }
+    }
+
+    fn apply<T: Copy + Into<u64>>(
+        &self,
+        ids: &[T],
+        budget: &mut Budget,
+    ) -> Result<Frames, ProfileError> {
+        if self.count <= usize::from(u8::MAX) {
+            Ok(Frames::Byte(self.map(ids, budget, |s| s as u8)?))
+        } else if self.count <= usize::from(u16::MAX) {
+            Ok(Frames::Narrow(self.map(ids, budget, |s| s as u16)?))
+        } else {
+            Ok(Frames::Wide(self.map(ids, budget, |s| s)?))
+        }
+    }
+
+    fn map<T: Copy + Into<u64>, U>(
+        &self,
+        ids: &[T],
+        budget: &mut Budget,
+        narrow: impl Fn(u32) -> U,
+    ) -> Result<Vec<U>, ProfileError> {
+        let mut out = Vec::new();
+        budget.reserve(&mut out, ids.len())?;
+        for &id in ids {
+            out.push(narrow(self.get(id.into())?));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget() -> Budget {
+        Budget::for_limit(1 << 20)
+    }
+
+    fn stored(frames: &Frames) -> Vec<u32> {
+        match frames {
+            Frames::Byte(ids) => ids.iter().map(|&id| u32::from(id)).collect(),
+            Frames::Narrow(ids) => ids.iter().map(|&id| u32::from(id)).collect(),
+            Frames::Wide(ids) => ids.clone(),
+        }
+    }
+
+    fn varints(ids: &[u64]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for &id in ids {
+            prost::encoding::encode_varint(id, &mut bytes);
+        }
+        bytes
+    }
+
+    #[test]
+    fn one_byte_ids_are_copied() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        assert!(frames.push_packed(&[3, 1, 2], &mut budget).is_ok());
+        assert!(matches!(&frames, RawFrames::U8(ids) if ids == &[3, 1, 2]));
+    }
+
+    #[test]
+    fn frames_widen_for_each_larger_id() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        let ids = [5, 200, 300, 70_000, 1 << 33, 7];
+        assert!(frames.push_packed(&varints(&ids[..3]), &mut budget).is_ok());
+        assert!(matches!(&frames, RawFrames::U16(_)));
+        assert!(frames.push(ids[3], &mut budget).is_ok());
+        assert!(matches!(&frames, RawFrames::U32(_)));
+        assert!(frames.push_packed(&varints(&ids[4..]), &mut budget).is_ok());
+        match &frames {
+            RawFrames::U64(stored) => assert_eq!(stored, &ids),
+            _ => panic!("frames did not widen to 64 bits"),
+        }
+    }
+
+    #[test]
+    fn zero_is_rejected_on_every_path() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        assert!(matches!(
+            frames.push_packed(&[1, 0], &mut budget),
+            Err(PushError::Zero)
+        ));
+        assert!(matches!(
+            frames.push_packed(&varints(&[300, 0]), &mut budget),
+            Err(PushError::Zero)
+        ));
+        assert!(matches!(frames.push(0, &mut budget), Err(PushError::Zero)));
+    }
+
+    #[test]
+    fn ids_numbered_one_to_n_are_kept() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        assert!(frames.push_packed(&[2, 1, 3], &mut budget).is_ok());
+        let finished = frames.finish(&[1, 2, 3], &mut budget);
+        let (frames, order) = finished.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored(&frames), [2, 1, 3]);
+        assert_eq!(order, Order::AsDefined);
+    }
+
+    #[test]
+    fn ids_one_to_n_out_of_order_are_sorted_by_id() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        assert!(frames.push_packed(&[2, 1, 3], &mut budget).is_ok());
+        let finished = frames.finish(&[3, 1, 2], &mut budget);
+        let (frames, order) = finished.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored(&frames), [2, 1, 3]);
+        assert_eq!(order, Order::ById);
+    }
+
+    #[test]
+    fn sparse_ids_are_renumbered_in_definition_order() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        let ids = [900, 7, 1 << 40, 7];
+        assert!(frames.push_packed(&varints(&ids), &mut budget).is_ok());
+        let finished = frames.finish(&[7, 1 << 40, 900], &mut budget);
+        let (frames, order) = finished.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored(&frames), [3, 1, 2, 1]);
+        assert!(matches!(frames, Frames::Byte(_)));
+        assert_eq!(order, Order::AsDefined);
+    }
+
+    #[test]
+    fn an_undefined_id_is_named() {
+        for defined in [&[1u64, 2][..], &[1, 5]] {
+            let mut budget = budget();
+            let mut frames = RawFrames::default();
+            assert!(frames.push_packed(&[1, 4, 2], &mut budget).is_ok());
+            let error = frames.finish(defined, &mut budget).err();
+            let message = error.map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                message.contains("location id 4 is used by a sample but not defined"),
+                "defined {defined:?}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_64_bit_id_that_is_not_defined_is_named() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        assert!(frames.push(1 << 35, &mut budget).is_ok());
+        let error = frames.finish(&[1], &mut budget).err();
+        let message = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("location id 34359738368"), "{message}");
+    }
+}
