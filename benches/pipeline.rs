@@ -64,7 +64,7 @@ fn benchmarks(c: &mut Criterion) {
     let (small, large) = inputs();
     let options = ReadOptions::default();
     let mut group = c.benchmark_group("large");
-    group.sample_size(10);
+    group.sample_size(30);
     group.bench_function("gunzip_and_walk", |b| b.iter(|| gunzip_and_walk(&large)));
     group.bench_function("read", |b| {
         b.iter(|| read_file(&large, &options).expect("read"))

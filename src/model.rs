@@ -106,68 +106,59 @@ impl Default for Frames {
 }
 
 impl Frames {
-    fn slice(&self, start: usize, end: usize) -> Stack<'_> {
+    fn segment(&self, start: usize, end: usize) -> Segment<'_> {
         match self {
-            Frames::Byte(ids) => Stack::Byte(&ids[start..end]),
-            Frames::Narrow(ids) => Stack::Narrow(&ids[start..end]),
-            Frames::Wide(ids) => Stack::Wide(&ids[start..end]),
+            Frames::Byte(ids) => Segment::Byte(&ids[start..end]),
+            Frames::Narrow(ids) => Segment::Narrow(&ids[start..end]),
+            Frames::Wide(ids) => Segment::Wide(&ids[start..end]),
         }
     }
 }
 
-/// The stack of one sample, leaf first. Each element is a [`LocId`] plus one,
-/// as in [`Frames`]; iterating yields the ids themselves.
+/// Where a sample's stack goes on after the frames stored for the sample
+/// itself: at frame `offset` of the frames stored for the earlier sample
+/// `sample`, and from there on as that sample's stack does.
+///
+/// Sibling stacks share their outer frames, and Go writes the samples of
+/// one caller one after the other, so most samples share a long run of
+/// outer frames with the sample before them. Those frames are stored once:
+/// the decoder gives each sample its own leaf-side frames and a tail to the
+/// rest. Following tails never loops, because each one points to an earlier
+/// sample, and it takes at most one step per frame of the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tail {
+    pub(crate) sample: u32,
+    pub(crate) offset: u32,
+}
+
+impl Tail {
+    /// The tail of a stack that ends with the sample's own frames.
+    pub(crate) const NONE: Tail = Tail {
+        sample: u32::MAX,
+        offset: 0,
+    };
+}
+
+/// The frames of all samples and where each stack goes on.
 #[derive(Clone, Copy, Debug)]
-pub enum Stack<'a> {
+struct StackStore<'a> {
+    frames: &'a Frames,
+    starts: &'a [u32],
+    tails: &'a [Tail],
+    lens: &'a [u32],
+}
+
+/// A run of stored frames of a stack, each a [`LocId`] plus one as in
+/// [`Frames`]. Code that walks millions of frames matches on the width once
+/// per segment and runs a loop generic over [`FrameId`].
+#[derive(Clone, Copy, Debug)]
+pub enum Segment<'a> {
     Byte(&'a [u8]),
     Narrow(&'a [u16]),
     Wide(&'a [u32]),
 }
 
-impl<'a> Stack<'a> {
-    pub fn len(self) -> usize {
-        match self {
-            Stack::Byte(ids) => ids.len(),
-            Stack::Narrow(ids) => ids.len(),
-            Stack::Wide(ids) => ids.len(),
-        }
-    }
-
-    pub fn is_empty(self) -> bool {
-        self.len() == 0
-    }
-
-    /// Returns the leaf location, if the stack has any.
-    pub fn first(self) -> Option<LocId> {
-        self.iter().next()
-    }
-
-    pub fn iter(self) -> StackIter<'a> {
-        match self {
-            Stack::Byte(ids) => StackIter::Byte(ids.iter()),
-            Stack::Narrow(ids) => StackIter::Narrow(ids.iter()),
-            Stack::Wide(ids) => StackIter::Wide(ids.iter()),
-        }
-    }
-
-    /// Returns the location ids as a vector, leaf first.
-    pub fn to_vec(self) -> Vec<LocId> {
-        self.iter().collect()
-    }
-}
-
-impl<'a> IntoIterator for Stack<'a> {
-    type Item = LocId;
-    type IntoIter = StackIter<'a>;
-
-    fn into_iter(self) -> StackIter<'a> {
-        self.iter()
-    }
-}
-
-/// A stored frame of a [`Stack`] slice. Code that walks millions of frames
-/// matches on the stack's width once and runs a loop generic over this trait,
-/// instead of matching once per frame through [`StackIter`].
+/// A stored frame of a [`Segment`].
 pub trait FrameId: Copy {
     fn location(self) -> LocId;
 }
@@ -193,19 +184,137 @@ impl FrameId for u32 {
     }
 }
 
+/// Turns a stored frame, a location id plus one, into the id. The decoder
+/// never stores 0, and the wrapping keeps this free of a panic branch.
+#[inline(always)]
+fn stored_id(stored: u32) -> LocId {
+    LocId(stored.wrapping_sub(1))
+}
+
+/// The stack of one sample, leaf first: the sample's own frames, then those
+/// its tail leads to.
+#[derive(Clone, Copy, Debug)]
+pub struct Stack<'a> {
+    store: StackStore<'a>,
+    sample: u32,
+    len: u32,
+}
+
+impl<'a> Stack<'a> {
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    /// Returns the leaf location, if the stack has any.
+    pub fn first(self) -> Option<LocId> {
+        self.iter().next()
+    }
+
+    /// Returns the runs of stored frames that make up the stack, leaf first.
+    #[inline]
+    pub fn segments(self) -> Segments<'a> {
+        self.segments_before(Tail::NONE)
+    }
+
+    /// Returns the segments of the frames before position `stop` of the
+    /// stack, which must be the tail of the next sample or [`Tail::NONE`].
+    #[inline]
+    pub(crate) fn segments_before(self, stop: Tail) -> Segments<'a> {
+        Segments {
+            store: self.store,
+            next: Tail {
+                sample: self.sample,
+                offset: 0,
+            },
+            stop,
+        }
+    }
+
+    /// Returns the index of the sample whose stack this is.
+    pub(crate) fn sample_index(self) -> usize {
+        self.sample as usize
+    }
+
+    /// Returns the frames stored for this sample itself.
+    pub(crate) fn own_len(self) -> usize {
+        let sample = self.sample as usize;
+        (self.store.starts[sample + 1] - self.store.starts[sample]) as usize
+    }
+
+    /// Returns where the stack goes on after its own frames.
+    pub(crate) fn tail(self) -> Tail {
+        self.store.tails[self.sample as usize]
+    }
+
+    pub fn iter(self) -> StackIter<'a> {
+        StackIter {
+            current: SegmentIter::Byte([].iter()),
+            segments: self.segments(),
+        }
+    }
+
+    /// Returns the location ids as a vector, leaf first.
+    pub fn to_vec(self) -> Vec<LocId> {
+        self.iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for Stack<'a> {
+    type Item = LocId;
+    type IntoIter = StackIter<'a>;
+
+    fn into_iter(self) -> StackIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over the segments of a [`Stack`].
+#[derive(Clone, Debug)]
+pub struct Segments<'a> {
+    store: StackStore<'a>,
+    /// The sample whose frames come next, and where in them.
+    next: Tail,
+    /// Where the walk ends, if before the root.
+    stop: Tail,
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = Segment<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Segment<'a>> {
+        let sample = self.next.sample as usize;
+        let base = *self.store.starts.get(sample)? as usize;
+        let start = base + self.next.offset as usize;
+        // A chain of tails visits each sample at most once, because every
+        // tail points to an earlier sample.
+        let end = if self.next.sample == self.stop.sample {
+            self.next = Tail::NONE;
+            base + self.stop.offset as usize
+        } else {
+            self.next = self.store.tails[sample];
+            self.store.starts[sample + 1] as usize
+        };
+        Some(self.store.frames.segment(start, end))
+    }
+}
+
 /// Iterator over the locations of a [`Stack`].
 #[derive(Clone, Debug)]
-pub enum StackIter<'a> {
+pub struct StackIter<'a> {
+    current: SegmentIter<'a>,
+    segments: Segments<'a>,
+}
+
+#[derive(Clone, Debug)]
+enum SegmentIter<'a> {
     Byte(std::slice::Iter<'a, u8>),
     Narrow(std::slice::Iter<'a, u16>),
     Wide(std::slice::Iter<'a, u32>),
-}
-
-/// Turns a stored frame, a location id plus one, into the id. The decoder
-/// never stores 0, and the wrapping keeps this free of a panic branch.
-#[inline]
-fn stored_id(stored: u32) -> LocId {
-    LocId(stored.wrapping_sub(1))
 }
 
 impl Iterator for StackIter<'_> {
@@ -213,46 +322,157 @@ impl Iterator for StackIter<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<LocId> {
-        let stored = match self {
-            StackIter::Byte(ids) => u32::from(*ids.next()?),
-            StackIter::Narrow(ids) => u32::from(*ids.next()?),
-            StackIter::Wide(ids) => *ids.next()?,
-        };
-        Some(stored_id(stored))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let len = match self {
-            StackIter::Byte(ids) => ids.len(),
-            StackIter::Narrow(ids) => ids.len(),
-            StackIter::Wide(ids) => ids.len(),
-        };
-        (len, Some(len))
+        loop {
+            let stored = match &mut self.current {
+                SegmentIter::Byte(ids) => ids.next().map(|&id| u32::from(id)),
+                SegmentIter::Narrow(ids) => ids.next().map(|&id| u32::from(id)),
+                SegmentIter::Wide(ids) => ids.next().copied(),
+            };
+            if let Some(stored) = stored {
+                return Some(stored_id(stored));
+            }
+            self.current = match self.segments.next()? {
+                Segment::Byte(ids) => SegmentIter::Byte(ids.iter()),
+                Segment::Narrow(ids) => SegmentIter::Narrow(ids.iter()),
+                Segment::Wide(ids) => SegmentIter::Wide(ids.iter()),
+            };
+        }
     }
 }
 
-impl DoubleEndedIterator for StackIter<'_> {
+/// The values of all samples, row by row: in four bytes each while every
+/// value of the profile fits, as in most heap profiles, else in eight.
+#[derive(Clone, Debug)]
+pub(crate) enum ValueStore {
+    Narrow(Vec<i32>),
+    Wide(Vec<i64>),
+}
+
+impl Default for ValueStore {
+    fn default() -> Self {
+        ValueStore::Narrow(Vec::new())
+    }
+}
+
+impl Samples {
+    fn stack_store(&self) -> StackStore<'_> {
+        StackStore {
+            frames: &self.frames,
+            starts: &self.stack_starts,
+            tails: &self.tails,
+            lens: &self.stack_lens,
+        }
+    }
+}
+
+impl ValueStore {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            ValueStore::Narrow(values) => values.len(),
+            ValueStore::Wide(values) => values.len(),
+        }
+    }
+
+    fn rows(&self, width: usize) -> ValueRows<'_> {
+        match self {
+            ValueStore::Narrow(values) => ValueRows::Narrow(values.chunks_exact(width)),
+            ValueStore::Wide(values) => ValueRows::Wide(values.chunks_exact(width)),
+        }
+    }
+
+    fn row(&self, start: usize, end: usize) -> Values<'_> {
+        match self {
+            ValueStore::Narrow(values) => Values::Narrow(&values[start..end]),
+            ValueStore::Wide(values) => Values::Wide(&values[start..end]),
+        }
+    }
+}
+
+/// The values of one sample, one per sample type.
+#[derive(Clone, Copy, Debug)]
+pub enum Values<'a> {
+    Narrow(&'a [i32]),
+    Wide(&'a [i64]),
+}
+
+impl<'a> Values<'a> {
+    pub fn len(self) -> usize {
+        match self {
+            Values::Narrow(values) => values.len(),
+            Values::Wide(values) => values.len(),
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns the value of sample type `index`; panics if there is none.
     #[inline]
-    fn next_back(&mut self) -> Option<LocId> {
-        let stored = match self {
-            StackIter::Byte(ids) => u32::from(*ids.next_back()?),
-            StackIter::Narrow(ids) => u32::from(*ids.next_back()?),
-            StackIter::Wide(ids) => *ids.next_back()?,
+    pub fn get(self, index: usize) -> i64 {
+        match self {
+            Values::Narrow(values) => i64::from(values[index]),
+            Values::Wide(values) => values[index],
+        }
+    }
+
+    pub fn iter(self) -> impl DoubleEndedIterator<Item = i64> + 'a {
+        let (narrow, wide) = match self {
+            Values::Narrow(values) => (values, &[][..]),
+            Values::Wide(values) => (&[][..], values),
         };
-        Some(stored_id(stored))
+        let narrow = narrow.iter().map(|&value| i64::from(value));
+        narrow.chain(wide.iter().copied())
+    }
+
+    /// Copies the values into `out`, which must have room for them all.
+    #[inline]
+    pub fn copy_to(self, out: &mut [i64]) {
+        match self {
+            Values::Narrow(values) => {
+                for (slot, &value) in out.iter_mut().zip(values) {
+                    *slot = i64::from(value);
+                }
+            }
+            Values::Wide(values) => out[..values.len()].copy_from_slice(values),
+        }
+    }
+
+    pub fn to_vec(self) -> Vec<i64> {
+        self.iter().collect()
     }
 }
 
-impl ExactSizeIterator for StackIter<'_> {}
+/// The rows of a [`ValueStore`], in order.
+enum ValueRows<'a> {
+    Narrow(std::slice::ChunksExact<'a, i32>),
+    Wide(std::slice::ChunksExact<'a, i64>),
+}
+
+impl<'a> Iterator for ValueRows<'a> {
+    type Item = Values<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Values<'a>> {
+        match self {
+            ValueRows::Narrow(rows) => rows.next().map(Values::Narrow),
+            ValueRows::Wide(rows) => rows.next().map(Values::Wide),
+        }
+    }
+}
 
 /// All samples of a profile, stored column-wise so that large profiles stay
-/// compact: sample `i` has frames `frames[stack_starts[i]..stack_starts[i+1]]`
-/// and values `values[i * width..(i + 1) * width]`.
+/// compact: sample `i` has its own frames `frames[stack_starts[i]..
+/// stack_starts[i+1]]`, then those its tail `tails[i]` leads to, and values
+/// `values[i * width..(i + 1) * width]`.
 #[derive(Clone, Debug, Default)]
 pub struct Samples {
     pub(crate) stack_starts: Vec<u32>,
+    pub(crate) tails: Vec<Tail>,
+    /// Frames in each sample's whole stack.
+    pub(crate) stack_lens: Vec<u32>,
     pub(crate) frames: Frames,
-    pub(crate) values: Vec<i64>,
+    pub(crate) values: ValueStore,
     pub(crate) label_sets: Vec<u32>,
     pub(crate) width: usize,
 }
@@ -262,16 +482,16 @@ pub struct Samples {
 pub struct Sample<'a> {
     /// Leaf first.
     pub stack: Stack<'a>,
-    pub values: &'a [i64],
+    pub values: Values<'a>,
     pub labels: &'a [Label],
 }
 
 /// Iterator over the samples of a profile, in the order of the file.
 pub struct SampleIter<'a> {
-    starts: std::slice::Windows<'a, u32>,
-    values: std::slice::ChunksExact<'a, i64>,
+    store: StackStore<'a>,
+    index: u32,
+    values: ValueRows<'a>,
     label_sets: std::slice::Iter<'a, u32>,
-    frames: &'a Frames,
     sets: &'a [Vec<Label>],
 }
 
@@ -281,10 +501,15 @@ impl<'a> Iterator for SampleIter<'a> {
     #[inline]
     fn next(&mut self) -> Option<Sample<'a>> {
         let set = *self.label_sets.next()?;
-        let bounds = self.starts.next()?;
         let values = self.values.next()?;
+        let sample = self.index;
+        self.index += 1;
         Some(Sample {
-            stack: self.frames.slice(bounds[0] as usize, bounds[1] as usize),
+            stack: Stack {
+                store: self.store,
+                sample,
+                len: self.store.lens[sample as usize],
+            },
             values,
             labels: &self.sets[set as usize],
         })
@@ -371,12 +596,14 @@ impl Profile {
 
     pub fn sample(&self, index: usize) -> Sample<'_> {
         let samples = &self.samples;
-        let start = samples.stack_starts[index] as usize;
-        let end = samples.stack_starts[index + 1] as usize;
         let width = samples.width;
         Sample {
-            stack: samples.frames.slice(start, end),
-            values: &samples.values[index * width..(index + 1) * width],
+            stack: Stack {
+                store: samples.stack_store(),
+                sample: index as u32,
+                len: samples.stack_lens[index],
+            },
+            values: samples.values.row(index * width, (index + 1) * width),
             labels: &self.label_sets[samples.label_sets[index] as usize],
         }
     }
@@ -384,11 +611,11 @@ impl Profile {
     pub fn samples(&self) -> SampleIter<'_> {
         let samples = &self.samples;
         SampleIter {
-            starts: samples.stack_starts.windows(2),
+            store: samples.stack_store(),
+            index: 0,
             // Values have a width of at least 1 whenever there are samples.
-            values: samples.values.chunks_exact(samples.width.max(1)),
+            values: samples.values.rows(samples.width.max(1)),
             label_sets: samples.label_sets.iter(),
-            frames: &samples.frames,
             sets: &self.label_sets,
         }
     }
@@ -420,9 +647,9 @@ impl Profile {
     pub fn totals(&self) -> Vec<i64> {
         let width = self.samples.width;
         let mut totals = vec![0i64; width];
-        for row in self.samples.values.chunks_exact(width.max(1)) {
-            for (total, value) in totals.iter_mut().zip(row) {
-                *total = total.wrapping_add(*value);
+        for row in self.samples.values.rows(width.max(1)) {
+            for (total, value) in totals.iter_mut().zip(row.iter()) {
+                *total = total.wrapping_add(value);
             }
         }
         totals

@@ -803,9 +803,12 @@ fn an_undefined_location_id_beyond_32_bits_is_named() {
 #[test]
 fn huge_value_list_hits_the_memory_cap() {
     // One-byte values that decode into 8 bytes each, in one sample with no
-    // sample types declared before it.
+    // sample types declared before it. The first value needs more than 32
+    // bits, so that every value takes 8 bytes.
     let mut plain = Vec::new();
-    let values = vec![1u8; (1 << 20) - 16];
+    let mut values = Vec::new();
+    put_varint(&mut values, 1 << 40);
+    values.resize((1 << 20) - 16, 1);
     let mut sample = Vec::new();
     put_key(&mut sample, 2, 2);
     put_varint(&mut sample, values.len() as u64);
@@ -854,6 +857,42 @@ fn negative_values_read_correctly() {
     assert_eq!(site["flat"], 3072);
     let output = assert_read(&path, &["--format", "json", "--sample", "inuse_space"]);
     assert!(output.contains("-1024"), "no negative value in {output}");
+}
+
+#[test]
+fn values_beyond_32_bits_read_correctly() {
+    // Values are stored in four bytes each until one needs more; the values
+    // read before it must keep their signs and sizes.
+    let scratch = Scratch::new();
+    let mut profile = small_profile();
+    add_function(&mut profile, 2, "main.big");
+    profile.location.push(location(2, 2));
+    profile.sample[0].value = vec![1, -1024];
+    let large = 5i64 << 32;
+    for value in [large, i64::from(i32::MAX), 7] {
+        profile.sample.push(pb::Sample {
+            location_id: vec![2],
+            value: vec![1, value],
+            ..Default::default()
+        });
+    }
+    let path = scratch.write_profile("large.pb.gz", &profile);
+    let (site, total) = top_site(&path, &[]);
+    assert_eq!(total, -1024 + large + i64::from(i32::MAX) + 7);
+    assert_eq!(site["function"], "main.big");
+    assert_eq!(site["flat"], large + i64::from(i32::MAX) + 7);
+    let args = [
+        "--format",
+        "json",
+        "--sample",
+        "inuse_space",
+        "--node-fraction",
+        "0",
+    ];
+    let output = assert_read(&path, &args);
+    let report: serde_json::Value = serde_json::from_str(&output).expect("JSON output");
+    assert_eq!(report["sites"][1]["function"], "main.leak");
+    assert_eq!(report["sites"][1]["flat"], -1024);
 }
 
 /// Runs `top --format json` on `path` and returns its first site and total.

@@ -244,10 +244,10 @@ struct Accumulator {
 pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathValues> {
     let names = Names::new(profile);
     let width = profile.sample_types.len();
-    // Keyed by site << 32 | owner, so SipHash takes one write per sample
+    // Keyed by site << 32 | owner, so the hash takes one write per sample
     // instead of two. Consecutive samples often share a path, so the last
     // one found is tried before the map.
-    let mut index: HashMap<u64, usize> = HashMap::new();
+    let mut index: foldhash::HashMap<u64, usize> = foldhash::HashMap::default();
     let mut paths: Vec<(u64, Accumulator)> = Vec::new();
     let mut last: Option<(u64, usize)> = None;
     let locations = LocationFrames::new(profile, &names);
@@ -290,16 +290,10 @@ pub fn collect(profile: &Profile, sampling: &Sampling) -> HashMap<PathKey, PathV
         last = Some((key, slot));
         let entry = &mut paths[slot].1;
         entry.variance += sampling.variance(sample.values);
-        for (total, value) in entry.values.iter_mut().zip(sample.values) {
-            *total = total.wrapping_add(*value);
+        for (total, value) in entry.values.iter_mut().zip(sample.values.iter()) {
+            *total = total.wrapping_add(value);
         }
-        let weight = sample
-            .values
-            .iter()
-            .rev()
-            .copied()
-            .find(|&v| v != 0)
-            .unwrap_or(0);
+        let weight = sample.values.iter().rev().find(|&v| v != 0).unwrap_or(0);
         if weight > entry.frames_weight {
             entry.frames_weight = weight;
             expand_all(&locations, sample.stack, &mut whole);

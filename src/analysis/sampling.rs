@@ -1,7 +1,7 @@
 //! The sampling model of Go heap profiles, used to tell real change from
 //! sampling noise.
 
-use crate::model::Profile;
+use crate::model::{Profile, Values};
 
 /// Sampling parameters of a heap profile, to tell real change from sampling
 /// noise.
@@ -36,15 +36,15 @@ impl Sampling {
     /// Variance of one sample's scaled in-use bytes. The runtime kept each of
     /// `n` objects of `size` bytes with probability p, so the scaled count has
     /// variance n(1-p)/p and the bytes size² times that.
-    pub fn variance(&self, values: &[i64]) -> f64 {
+    pub fn variance(&self, values: Values<'_>) -> f64 {
         let (Some(objects), Some(space)) = (self.inuse_objects, self.inuse_space) else {
             return 0.0;
         };
-        let count = values[objects] as f64;
+        let count = values.get(objects) as f64;
         if count <= 0.0 || self.rate <= 1.0 {
             return 0.0;
         }
-        let size = values[space] as f64 / count;
+        let size = values.get(space) as f64 / count;
         let kept = -(-size / self.rate).exp_m1();
         size * size * count * (1.0 - kept) / kept
     }

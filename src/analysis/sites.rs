@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::sampling::Sampling;
-use crate::model::{FrameId, LocId, Profile, Stack};
+use crate::model::{FrameId, LocId, Profile, Segment, Stack, Tail};
 
 /// Grouping of samples into sites, as `go tool pprof -functions` and `-lines`
 /// group them.
@@ -174,33 +174,25 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
     let count = sites.keys.len();
     let mut flat = vec![0i64; count * width];
     let mut cum = vec![0i64; if cumulative { count * width } else { 0 }];
-    let mut seen = vec![usize::MAX; count];
+    let mut stack_sites = StackSites::new(&sites);
     let mut variance = vec![0.0; count];
     let sampling = Sampling::of(profile);
-    for (index, sample) in profile.samples().enumerate() {
+    let mut values = vec![0i64; width];
+    for sample in profile.samples() {
         let leaf = sample
             .stack
             .iter()
             .find_map(|location| sites.of(location).first());
         let Some(&leaf) = leaf else { continue };
+        sample.values.copy_to(&mut values);
         variance[leaf as usize] += sampling.variance(sample.values);
-        add(&mut flat, leaf as usize, width, sample.values);
+        add(&mut flat, leaf as usize, width, &values);
         if !cumulative {
             continue;
         }
-        add(&mut cum, leaf as usize, width, sample.values);
-        seen[leaf as usize] = index;
-        let mut walk = CumulativeWalk {
-            sites: &sites,
-            seen: &mut seen,
-            cum: &mut cum,
-            sample: index,
-            values: sample.values,
-        };
-        match sample.stack {
-            Stack::Byte(ids) => walk.add(ids),
-            Stack::Narrow(ids) => walk.add(ids),
-            Stack::Wide(ids) => walk.add(ids),
+        stack_sites.move_to(sample.stack);
+        for &site in &stack_sites.active {
+            add(&mut cum, site as usize, width, &values);
         }
     }
     SiteTable {
@@ -214,41 +206,117 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
     }
 }
 
-/// Adds one sample's values to the cumulative value of every distinct site
-/// of its stack.
-struct CumulativeWalk<'a> {
+/// The distinct sites of one stack at a time, for cumulative values, which
+/// count each site once per sample however often it recurs. Consecutive
+/// samples share their outer frames (see [`Tail`]), so moving the counts
+/// from one stack to the next mostly takes removing the previous stack's
+/// leaf-side frames and adding the new ones, not a walk over whole stacks.
+struct StackSites<'a> {
     sites: &'a LocationSites,
-    /// The index of the last sample added to each site.
-    seen: &'a mut [usize],
-    cum: &'a mut [i64],
-    sample: usize,
-    values: &'a [i64],
+    /// Occurrences of each site in the current stack.
+    count: Vec<u32>,
+    /// The sites that occur in the current stack, and the index of each
+    /// site in this list.
+    active: Vec<u32>,
+    slot: Vec<u32>,
+    current: Option<Stack<'a>>,
 }
 
-impl CumulativeWalk<'_> {
-    /// Visits the same sites as `LocationSites::stack`, without its flattening
-    /// iterator, in a loop compiled for each frame width. A location of one
-    /// site takes one lookup.
-    fn add<T: FrameId>(&mut self, frames: &[T]) {
-        let width = self.values.len();
+impl<'a> StackSites<'a> {
+    fn new(sites: &'a LocationSites) -> Self {
+        StackSites {
+            sites,
+            count: vec![0; sites.keys.len()],
+            active: Vec::new(),
+            slot: vec![0; sites.keys.len()],
+            current: None,
+        }
+    }
+
+    /// Makes the counts those of `stack`.
+    fn move_to(&mut self, stack: Stack<'a>) {
+        let tail = stack.tail();
+        let own = stack.own_len();
+        // The previous stack's frames before the point where this stack's
+        // tail enters it are the ones this stack does not share.
+        let slide = match self.current {
+            Some(previous)
+                if tail != Tail::NONE && previous.sample_index() + 1 == stack.sample_index() =>
+            {
+                let removed = previous.len() - (stack.len() - own);
+                (removed + own <= stack.len() + self.active.len()).then_some(previous)
+            }
+            _ => None,
+        };
+        match slide {
+            Some(previous) => {
+                for segment in previous.segments_before(tail) {
+                    self.apply(segment, Self::remove);
+                }
+                for segment in stack.segments_before(tail) {
+                    self.apply(segment, Self::insert);
+                }
+            }
+            None => {
+                for &site in &self.active {
+                    self.count[site as usize] = 0;
+                }
+                self.active.clear();
+                for segment in stack.segments() {
+                    self.apply(segment, Self::insert);
+                }
+            }
+        }
+        self.current = Some(stack);
+    }
+
+    /// Calls `change` with every site of every frame of `segment`, in a loop
+    /// compiled for each frame width.
+    #[inline]
+    fn apply(&mut self, segment: Segment<'_>, change: fn(&mut Self, u32)) {
+        match segment {
+            Segment::Byte(ids) => self.apply_frames(ids, change),
+            Segment::Narrow(ids) => self.apply_frames(ids, change),
+            Segment::Wide(ids) => self.apply_frames(ids, change),
+        }
+    }
+
+    #[inline]
+    fn apply_frames<T: FrameId>(&mut self, frames: &[T], change: fn(&mut Self, u32)) {
         for &frame in frames {
             let location = frame.location();
             let single = self.sites.single[location.index()];
             if single != SEVERAL {
-                self.visit(single as usize, width);
+                change(self, single);
                 continue;
             }
-            for &site in self.sites.of(location) {
-                self.visit(site as usize, width);
+            let sites = self.sites;
+            for &site in sites.of(location) {
+                change(self, site);
             }
         }
     }
 
-    #[inline(always)]
-    fn visit(&mut self, site: usize, width: usize) {
-        if self.seen[site] != self.sample {
-            self.seen[site] = self.sample;
-            add(self.cum, site, width, self.values);
+    #[inline]
+    fn insert(&mut self, site: u32) {
+        let count = &mut self.count[site as usize];
+        *count += 1;
+        if *count == 1 {
+            self.slot[site as usize] = self.active.len() as u32;
+            self.active.push(site);
+        }
+    }
+
+    #[inline]
+    fn remove(&mut self, site: u32) {
+        let count = &mut self.count[site as usize];
+        *count -= 1;
+        if *count == 0 {
+            let slot = self.slot[site as usize] as usize;
+            self.active.swap_remove(slot);
+            if let Some(&moved) = self.active.get(slot) {
+                self.slot[moved as usize] = slot as u32;
+            }
         }
     }
 }
@@ -259,5 +327,61 @@ fn add(table: &mut [i64], site: usize, width: usize, values: &[i64]) {
     let values = &values[..width];
     for i in 0..width {
         row[i] = row[i].wrapping_add(values[i]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::testing::{decode, encode, sibling_stacks, Random, TestSample};
+
+    /// Sums each sample's values into every distinct function of its stack,
+    /// one sample at a time, by name.
+    fn naive_cum(profile: &Profile) -> BTreeMap<String, i64> {
+        let mut cum = BTreeMap::new();
+        for sample in profile.samples() {
+            let mut names = BTreeSet::new();
+            for location in sample.stack {
+                for line in profile.location_lines(location) {
+                    names.insert(profile.function_name(line.function).to_string());
+                }
+            }
+            for name in names {
+                *cum.entry(name).or_insert(0) += sample.values.get(1);
+            }
+        }
+        cum
+    }
+
+    #[test]
+    fn cumulative_values_count_each_site_once() {
+        // Few locations, so that stacks recur often, and some with inlined
+        // calls, so that locations have several sites.
+        let mut random = Random(0x51_7cc1_b727_220a);
+        let stacks = sibling_stacks(&mut random, 4_000, 12);
+        let samples: Vec<TestSample> = stacks
+            .into_iter()
+            .map(|stack| TestSample {
+                values: [1, 1 + random.below(1000) as i64],
+                stack,
+                bytes: None,
+            })
+            .collect();
+        let profile = decode(&encode(12, 3, &samples));
+        let table = aggregate(&profile, Granularity::Functions);
+        let cum: BTreeMap<String, i64> = table
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(site, key)| (key.function.clone(), table.cum(site, 1)))
+            .filter(|&(_, value)| value != 0)
+            .collect();
+        assert_eq!(cum, naive_cum(&profile));
+        assert!(
+            cum.contains_key("main.caller3"),
+            "no inlined caller in {cum:?}"
+        );
     }
 }

@@ -69,6 +69,28 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// Reserves room in `vec` for `scale` times its length and a share
+    /// `slack` more, if its capacity is below `scale` times its length and
+    /// the budget can cover it. Returns whether it did. Room is reserved only
+    /// when the forecast outgrows the capacity, so forecasts that change a
+    /// little do not copy the vector each time.
+    pub(crate) fn reserve_forecast<T>(&mut self, vec: &mut Vec<T>, scale: f64, slack: f64) -> bool {
+        let forecast = vec.len() as f64 * scale;
+        if forecast <= vec.capacity() as f64 {
+            return false;
+        }
+        let wanted = (forecast * (1.0 + slack)) as usize;
+        let added = (wanted - vec.capacity()).saturating_mul(size_of::<T>()) as u64;
+        if self.used.saturating_add(added) > self.max {
+            return false;
+        }
+        self.used += added;
+        vec.reserve_exact(wanted - vec.len());
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,13 +9,18 @@
 use std::io::BufRead;
 
 use super::budget::Budget;
-use super::frames::{FrameStore, Order, PushError};
+use super::frames::{FinishedFrames, FrameStore, Order, PushError};
 use super::ids::{resolve, IdMap};
 use super::labels::LabelSets;
 use super::stream::{FieldReader, Slice, LEN, VARINT};
 use super::validate::RawIds;
 use crate::error::ProfileError;
-use crate::model::{Function, Label, Location, Mapping, Profile, StrId};
+use crate::model::{Function, Label, Location, Mapping, Profile, StrId, ValueStore};
+
+/// Longest run of label bytes kept to compare with the next sample's. Go
+/// writes one label of a few bytes per heap sample; a longer run is copied
+/// for nothing when samples differ.
+const MAX_REMEMBERED_LABEL_BYTES: usize = 256;
 
 /// Top-level fields that must decode before a wire error is taken as a sign
 /// that the input is a real but damaged profile rather than some other data.
@@ -35,9 +40,46 @@ pub(super) struct Builder {
     frames: FrameStore,
     label_sets: LabelSets,
     labels_scratch: Vec<Label>,
+    /// The bytes of the previous sample from its first label field to its
+    /// end, when only label fields came after it, and the label set they
+    /// gave. A sample that ends in the same bytes has the same set: in Go
+    /// heap profiles most samples repeat the previous sample's labels.
+    last_labels: Vec<u8>,
+    last_labels_set: Option<u32>,
     /// Values per sample: the number of sample types declared before the first
     /// sample, else the value count of the first sample.
     width: Option<Width>,
+    forecast: Forecast,
+}
+
+/// Offset of the first forecast of the sample arrays' final lengths.
+const FIRST_FORECAST: u64 = 64 << 10;
+
+/// Room reserved beyond a forecast length, as a fraction of it: enough that
+/// profiles whose samples are evenly spread, as Go writes them, need no
+/// growth after the first forecasts.
+const FORECAST_SLACK: f64 = 0.125;
+
+/// When to forecast how long the sample arrays will end up, from the share
+/// of the expected size read so far. Growing a vector of millions of
+/// elements by doubling copies it many times, and the freed copies can stay
+/// in the process: reserving the forecast length once avoids both.
+struct Forecast {
+    expected: u64,
+    next: u64,
+}
+
+impl Forecast {
+    fn new(expected: u64) -> Self {
+        Forecast {
+            expected,
+            next: if expected == 0 {
+                u64::MAX
+            } else {
+                FIRST_FORECAST
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -71,9 +113,14 @@ impl From<prost::DecodeError> for FieldError {
     }
 }
 
-/// Decodes a whole Profile message from `reader`.
-pub(super) fn decode<R: BufRead>(reader: &mut FieldReader<R>) -> Result<Profile, ProfileError> {
+/// Decodes a whole Profile message from `reader`, whose size is expected to
+/// be `expected` bytes (0 when unknown).
+pub(super) fn decode<R: BufRead>(
+    reader: &mut FieldReader<R>,
+    expected: u64,
+) -> Result<Profile, ProfileError> {
     let mut builder = Builder::new(Budget::for_limit(reader.limit()));
+    builder.forecast = Forecast::new(expected.min(reader.limit()));
     let mut buf = Vec::new();
     let mut fields_read = 0u64;
     loop {
@@ -106,11 +153,8 @@ pub(super) fn str_id(index: i64, what: &str) -> Result<StrId, FieldError> {
 
 impl Builder {
     fn new(budget: Budget) -> Self {
-        let mut profile = Profile::default();
-        // Sample 0 starts at frame 0.
-        profile.samples.stack_starts.push(0);
         Builder {
-            profile,
+            profile: Profile::default(),
             budget,
             location_ids: IdMap::default(),
             function_ids: IdMap::default(),
@@ -121,8 +165,32 @@ impl Builder {
             frames: FrameStore::default(),
             label_sets: LabelSets::new(),
             labels_scratch: Vec::new(),
+            last_labels: Vec::new(),
+            last_labels_set: None,
             width: None,
+            forecast: Forecast::new(0),
         }
+    }
+
+    /// Reserves the arrays that grow with each sample for the lengths they
+    /// will reach if the rest of the input is like what was read up to
+    /// `offset`. Reservations that the budget cannot cover are skipped.
+    #[cold]
+    fn reserve_forecast(&mut self, offset: u64) {
+        let forecast = &mut self.forecast;
+        forecast.next = offset.saturating_mul(2);
+        if forecast.next >= forecast.expected {
+            forecast.next = u64::MAX;
+        }
+        let scale = forecast.expected as f64 / offset.max(1) as f64;
+        let samples = &mut self.profile.samples;
+        let budget = &mut self.budget;
+        match &mut samples.values {
+            ValueStore::Narrow(values) => budget.reserve_forecast(values, scale, FORECAST_SLACK),
+            ValueStore::Wide(values) => budget.reserve_forecast(values, scale, FORECAST_SLACK),
+        };
+        budget.reserve_forecast(&mut samples.label_sets, scale, FORECAST_SLACK);
+        self.frames.reserve_forecast(budget, scale, FORECAST_SLACK);
     }
 
     /// Reads and stores one top-level field; returns false at the end of input.
@@ -132,6 +200,9 @@ impl Builder {
         buf: &mut Vec<u8>,
     ) -> Result<bool, ProfileError> {
         let start = reader.offset();
+        if start >= self.forecast.next {
+            self.reserve_forecast(start);
+        }
         // Most fields, samples above all, are length-delimited and lie
         // wholly in the input buffer: they are decoded there in one step.
         let result = if let Some(buffered) = reader.buffered_field()? {
@@ -263,9 +334,27 @@ impl Builder {
         let values_before = self.profile.samples.values.len();
         self.labels_scratch.clear();
         self.frames.start_sample();
+        // Where the first label field starts, and whether only label fields
+        // have followed it.
+        let mut labels_start = None;
+        let mut only_labels = true;
+        let mut known_set = None;
         let mut slice = Slice::new(data);
         while !slice.is_empty() {
+            let key_start = slice.pos;
             let (field, wire_type) = slice.key()?;
+            if (field, wire_type) == (3, LEN) && labels_start.is_none() {
+                labels_start = Some(key_start);
+                let rest = &data[key_start..];
+                if self.last_labels_set.is_some() && rest == self.last_labels.as_slice() {
+                    // The same bytes as the previous sample's labels, which
+                    // decoded without error into this set.
+                    known_set = self.last_labels_set;
+                    break;
+                }
+            } else if labels_start.is_some() && field != 3 {
+                only_labels = false;
+            }
             match (field, wire_type) {
                 (1, LEN) => {
                     let packed = slice.bytes()?;
@@ -275,38 +364,45 @@ impl Builder {
                     let id = slice.varint()?;
                     frame_result(self.frames.push(id, &mut self.budget), index)?
                 }
-                (2, LEN) => self.push_packed_values(slice.bytes()?)?,
-                (2, VARINT) => self.push_value(slice.varint()? as i64)?,
+                (2, LEN) => {
+                    let packed = slice.bytes()?;
+                    push_packed_values(&mut self.profile.samples.values, packed, &mut self.budget)?
+                }
+                (2, VARINT) => {
+                    let value = slice.varint()? as i64;
+                    push_value(&mut self.profile.samples.values, value, &mut self.budget)?
+                }
                 (3, LEN) => self.push_label(label(slice.bytes()?)?)?,
                 (1..=3, other) => return Err(wrong_wire_type("Sample", field, other)),
                 (_, other) => slice.skip(other)?,
             }
         }
-        self.frames.end_sample();
         let count = self.profile.samples.values.len() - values_before;
         self.check_width(index, count)?;
-        self.end_sample()
-    }
-
-    /// Appends a packed list of values. Capacity grows one element at a time
-    /// as in [`Budget::reserve`], so the memory charged, and the point where a
-    /// hostile list hits the cap, do not depend on packing.
-    fn push_packed_values(&mut self, data: &[u8]) -> Result<(), FieldError> {
-        let values = &mut self.profile.samples.values;
-        let mut packed = Slice::new(data);
-        while !packed.is_empty() {
-            let value = packed.varint()? as i64;
-            if values.len() == values.capacity() {
-                self.budget.reserve(values, 1)?;
+        self.frames.end_sample(&mut self.budget)?;
+        let set = match known_set {
+            Some(set) => set,
+            None => {
+                let set = self
+                    .label_sets
+                    .intern(&self.labels_scratch, &mut self.budget)?;
+                self.last_labels_set = None;
+                if let (Some(start), true) = (labels_start, only_labels) {
+                    let rest = &data[start..];
+                    if rest.len() <= MAX_REMEMBERED_LABEL_BYTES {
+                        self.last_labels.clear();
+                        self.last_labels.extend_from_slice(rest);
+                        self.last_labels_set = Some(set);
+                    }
+                }
+                set
             }
-            values.push(value);
+        };
+        let label_sets = &mut self.profile.samples.label_sets;
+        if label_sets.len() == label_sets.capacity() {
+            self.budget.reserve(label_sets, 1)?;
         }
-        Ok(())
-    }
-
-    fn push_value(&mut self, value: i64) -> Result<(), FieldError> {
-        self.budget.reserve(&mut self.profile.samples.values, 1)?;
-        self.profile.samples.values.push(value);
+        label_sets.push(set);
         Ok(())
     }
 
@@ -341,25 +437,20 @@ impl Builder {
         .into())
     }
 
-    fn end_sample(&mut self) -> Result<(), FieldError> {
-        let samples = &mut self.profile.samples;
-        let frames = u32::try_from(self.frames.len())
-            .map_err(|_| ProfileError::invalid("more than 2^32 stack frames in all samples"))?;
-        self.budget.reserve(&mut samples.stack_starts, 1)?;
-        self.budget.reserve(&mut samples.label_sets, 1)?;
-        samples.stack_starts.push(frames);
-        let set = self
-            .label_sets
-            .intern(&self.labels_scratch, &mut self.budget)?;
-        self.profile.samples.label_sets.push(set);
-        Ok(())
-    }
-
     fn finish(self) -> Result<Profile, ProfileError> {
         let mut profile = self.profile;
         let mut budget = self.budget;
-        let (frames, order) = self.frames.finish(&self.location_ids.raw, &mut budget)?;
+        let FinishedFrames {
+            frames,
+            starts,
+            tails,
+            lens,
+            order,
+        } = self.frames.finish(&self.location_ids.raw, &mut budget)?;
         profile.samples.frames = frames;
+        profile.samples.stack_starts = starts;
+        profile.samples.tails = tails;
+        profile.samples.stack_lens = lens;
         let mut locations = resolve(self.locations, &self.location_ids, "location", "a sample")?;
         if order == Order::ById {
             let mut by_id: Vec<(u64, Location)> = self
@@ -395,6 +486,110 @@ impl Builder {
     }
 }
 
+/// Appends a packed list of values, moving the store to eight bytes a value
+/// at the first one that does not fit four. Capacity grows one element at a
+/// time as in [`Budget::reserve`], so the memory charged, and the point where
+/// a hostile list hits the cap, do not depend on packing.
+fn push_packed_values(
+    values: &mut ValueStore,
+    data: &[u8],
+    budget: &mut Budget,
+) -> Result<(), FieldError> {
+    let mut packed = Slice::new(data);
+    if let ValueStore::Narrow(narrow) = values {
+        // Values are decoded into a small array and appended in one step,
+        // which keeps the vector's length out of the decoding loop.
+        let mut batch = [0i32; 8];
+        let mut count = 0;
+        let mut wide = None;
+        while !packed.is_empty() {
+            let value = packed.varint()? as i64;
+            let Ok(narrow_value) = i32::try_from(value) else {
+                wide = Some(value);
+                break;
+            };
+            batch[count] = narrow_value;
+            count += 1;
+            if count == batch.len() {
+                extend_values(narrow, &batch, budget)?;
+                count = 0;
+            }
+        }
+        extend_values(narrow, &batch[..count], budget)?;
+        if let Some(value) = wide {
+            widen_values(values, value, budget)?;
+        }
+    }
+    if let ValueStore::Wide(wide) = values {
+        while !packed.is_empty() {
+            let value = packed.varint()? as i64;
+            if wide.len() == wide.capacity() {
+                budget.reserve(wide, 1)?;
+            }
+            wide.push(value);
+        }
+    }
+    Ok(())
+}
+
+/// Appends `batch` to `values`, growing capacity as [`Budget::reserve`] does.
+#[inline]
+fn extend_values(
+    values: &mut Vec<i32>,
+    batch: &[i32],
+    budget: &mut Budget,
+) -> Result<(), FieldError> {
+    if values.capacity() - values.len() < batch.len() {
+        budget.reserve(values, batch.len())?;
+    }
+    values.extend_from_slice(batch);
+    Ok(())
+}
+
+/// Appends a value, moving the store to eight bytes a value at the first one
+/// that does not fit four.
+#[inline]
+fn push_value(values: &mut ValueStore, value: i64, budget: &mut Budget) -> Result<(), FieldError> {
+    match values {
+        ValueStore::Narrow(narrow) => match i32::try_from(value) {
+            Ok(value) => {
+                if narrow.len() == narrow.capacity() {
+                    budget.reserve(narrow, 1)?;
+                }
+                narrow.push(value);
+            }
+            Err(_) => widen_values(values, value, budget)?,
+        },
+        ValueStore::Wide(wide) => {
+            if wide.len() == wide.capacity() {
+                budget.reserve(wide, 1)?;
+            }
+            wide.push(value);
+        }
+    }
+    Ok(())
+}
+
+/// Copies the values into eight bytes each, keeping the capacity, and
+/// appends `value`.
+#[cold]
+fn widen_values(
+    values: &mut ValueStore,
+    value: i64,
+    budget: &mut Budget,
+) -> Result<(), ProfileError> {
+    if let ValueStore::Narrow(narrow) = values {
+        let mut wide = Vec::new();
+        budget.reserve(&mut wide, narrow.capacity().max(narrow.len() + 1))?;
+        wide.extend(narrow.iter().map(|&value| i64::from(value)));
+        *values = ValueStore::Wide(wide);
+    }
+    if let ValueStore::Wide(wide) = values {
+        wide.push(value);
+    }
+    Ok(())
+}
+
 /// Names the sample when a frame refers to location id 0.
 fn frame_result(result: Result<(), PushError>, sample: usize) -> Result<(), FieldError> {
     match result {
@@ -421,19 +616,26 @@ pub(super) fn count_of(count: usize, noun: &str) -> String {
 
 fn label(data: &[u8]) -> Result<Label, FieldError> {
     let mut slice = Slice::new(data);
-    let mut fields = [0i64; 4];
+    let mut fields = [0u64; 4];
     while !slice.is_empty() {
         let (field, wire_type) = slice.key()?;
         match (field, wire_type) {
-            (1..=4, VARINT) => fields[field as usize - 1] = slice.varint()? as i64,
+            (1..=4, VARINT) => fields[field as usize - 1] = slice.varint()?,
             (1..=4, other) => return Err(wrong_wire_type("Label", field, other)),
             (_, other) => slice.skip(other)?,
         }
     }
+    let [key, str, num, num_unit] = fields;
+    // One test for the three string indexes in the common case.
+    if (key | str | num_unit) > u64::from(u32::MAX) {
+        str_id(key as i64, "a label key")?;
+        str_id(str as i64, "a label value")?;
+        str_id(num_unit as i64, "a label unit")?;
+    }
     Ok(Label {
-        key: str_id(fields[0], "a label key")?,
-        str: str_id(fields[1], "a label value")?,
-        num: fields[2],
-        num_unit: str_id(fields[3], "a label unit")?,
+        key: StrId(key as u32),
+        str: StrId(str as u32),
+        num: num as i64,
+        num_unit: StrId(num_unit as u32),
     })
 }

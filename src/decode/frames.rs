@@ -5,10 +5,11 @@
 //! are already the model's location index plus one (see [`Frames`]) and most
 //! of them fit one byte. A packed list whose bytes are all below 0x80 is a
 //! list of one-byte varints, and those bytes are the ids: it is stored with
-//! one copy, without decoding. Once the whole profile has been read,
-//! [`RawFrames::finish`] checks every id against the locations the file
-//! defines, and renumbers the frames only when the file numbers its locations
-//! some other way.
+//! one copy, without decoding. The outer frames that a sample shares with the
+//! sample before it are not stored again: the sample gets a [`Tail`] to them.
+//! Once the whole profile has been read, [`RawFrames::finish`] checks every
+//! id against the locations the file defines, and renumbers the frames only
+//! when the file numbers its locations some other way.
 
 use std::collections::HashMap;
 
@@ -17,22 +18,56 @@ use super::builder::FieldError;
 use super::ids::{DIRECT_ID_LIMIT, SPARSE_ENTRY_BYTES};
 use super::stream::Slice;
 use crate::error::ProfileError;
-use crate::model::Frames;
+use crate::model::{Frames, Tail};
 
-/// Frames as read, before the ids are checked, and what the previous sample
-/// gave so that the next one can share its frames.
-#[derive(Default)]
+/// Frames as read, before the ids are checked: each sample's own frames and
+/// its tail, and what the previous sample gave so that the next one can
+/// share its frames.
 pub(super) struct FrameStore {
     ids: RawFrames,
+    /// Where each sample's own frames start, then where the last one's end.
+    starts: Vec<u32>,
+    tails: Vec<Tail>,
+    lens: Vec<u32>,
     /// The packed location ids of the previous sample, when it had exactly
     /// one packed list and nothing else.
     last_packed: Vec<u8>,
     last_shareable: bool,
-    /// Where the current sample's frames start, and how many frame fields
-    /// it has had so far.
-    sample_start: usize,
+    /// Frames in the previous sample's whole stack.
+    last_len: usize,
+    /// The current sample: its frame fields so far, whether all of them were
+    /// packed lists, its tail, and the frames the tail leads to.
     fields: u32,
     packed_only: bool,
+    tail: Tail,
+    shared: usize,
+}
+
+impl Default for FrameStore {
+    fn default() -> Self {
+        FrameStore {
+            ids: RawFrames::default(),
+            starts: vec![0],
+            tails: Vec::new(),
+            lens: Vec::new(),
+            last_packed: Vec::new(),
+            last_shareable: false,
+            last_len: 0,
+            fields: 0,
+            packed_only: true,
+            tail: Tail::NONE,
+            shared: 0,
+        }
+    }
+}
+
+/// The frames of a profile as the model stores them.
+pub(super) struct FinishedFrames {
+    pub(super) frames: Frames,
+    pub(super) starts: Vec<u32>,
+    pub(super) tails: Vec<Tail>,
+    pub(super) lens: Vec<u32>,
+    pub(super) order: Order,
 }
 
 /// Frames as read, in the width of the largest id so far.
@@ -54,9 +89,9 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
     let len = a.len().min(b.len());
     let (a, b) = (&a[a.len() - len..], &b[b.len() - len..]);
     let mut same = 0;
-    // Blocks of 16 bytes compare as one number each. In the first block
-    // that differs, the equal bytes at its end are the leading zero bytes of
-    // the XOR, read little-endian.
+    // Blocks of 16, then 8 bytes compare as one number each. In the first
+    // block that differs, the equal bytes at its end are the leading zero
+    // bytes of the XOR, read little-endian.
     while let (Some(x), Some(y)) = (
         a[..len - same].last_chunk::<16>(),
         b[..len - same].last_chunk::<16>(),
@@ -66,6 +101,16 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
             return same + diff.leading_zeros() as usize / 8;
         }
         same += 16;
+    }
+    if let (Some(x), Some(y)) = (
+        a[..len - same].last_chunk::<8>(),
+        b[..len - same].last_chunk::<8>(),
+    ) {
+        let diff = u64::from_le_bytes(*x) ^ u64::from_le_bytes(*y);
+        if diff != 0 {
+            return same + diff.leading_zeros() as usize / 8;
+        }
+        same += 8;
     }
     while same < len && a[len - same - 1] == b[len - same - 1] {
         same += 1;
@@ -84,63 +129,109 @@ fn varint_ends(bytes: &[u8]) -> usize {
 }
 
 impl FrameStore {
-    pub(super) fn len(&self) -> usize {
-        self.ids.len()
+    /// Reserves room for `scale` times the frames and samples stored so far;
+    /// see [`Budget::reserve_forecast`].
+    pub(super) fn reserve_forecast(&mut self, budget: &mut Budget, scale: f64, slack: f64) {
+        match &mut self.ids {
+            RawFrames::U8(ids) => budget.reserve_forecast(ids, scale, slack),
+            RawFrames::U16(ids) => budget.reserve_forecast(ids, scale, slack),
+            RawFrames::U32(ids) => budget.reserve_forecast(ids, scale, slack),
+            RawFrames::U64(ids) => budget.reserve_forecast(ids, scale, slack),
+        };
+        budget.reserve_forecast(&mut self.starts, scale, slack);
+        budget.reserve_forecast(&mut self.tails, scale, slack);
+        budget.reserve_forecast(&mut self.lens, scale, slack);
     }
 
-    /// Checks the frames and returns those of the model; see
+    /// Checks the frames and returns them as the model stores them; see
     /// [`RawFrames::finish`].
     pub(super) fn finish(
         self,
         defined: &[u64],
         budget: &mut Budget,
-    ) -> Result<(Frames, Order), ProfileError> {
-        self.ids.finish(defined, budget)
+    ) -> Result<FinishedFrames, ProfileError> {
+        let (frames, order) = self.ids.finish(defined, budget)?;
+        Ok(FinishedFrames {
+            frames,
+            starts: self.starts,
+            tails: self.tails,
+            lens: self.lens,
+            order,
+        })
     }
 
     /// Marks the start of a sample's fields.
     pub(super) fn start_sample(&mut self) {
-        self.sample_start = self.ids.len();
         self.fields = 0;
         self.packed_only = true;
+        self.tail = Tail::NONE;
+        self.shared = 0;
     }
 
-    /// Marks the end of a sample: its frames may be shared with the next
-    /// sample when it had one packed list.
-    pub(super) fn end_sample(&mut self) {
+    /// Marks the end of a sample and stores where its frames start and end.
+    /// Its frames may be shared with the next sample when it had one packed
+    /// list.
+    #[inline]
+    pub(super) fn end_sample(&mut self, budget: &mut Budget) -> Result<(), ProfileError> {
+        let end = u32::try_from(self.ids.len())
+            .map_err(|_| ProfileError::invalid("more than 2^32 stack frames in all samples"))?;
+        let own = end - self.starts.last().copied().unwrap_or(0);
+        if self.starts.len() == self.starts.capacity() {
+            budget.reserve(&mut self.starts, 1)?;
+        }
+        if self.tails.len() == self.tails.capacity() {
+            budget.reserve(&mut self.tails, 1)?;
+        }
+        if self.lens.len() == self.lens.capacity() {
+            budget.reserve(&mut self.lens, 1)?;
+        }
+        self.starts.push(end);
+        self.tails.push(self.tail);
+        // Shared frames are frames of the previous stack, which is no longer
+        // than 2^32 frames.
+        self.last_len = own as usize + self.shared;
+        self.lens.push(
+            u32::try_from(self.last_len)
+                .map_err(|_| ProfileError::invalid("a stack has more than 2^32 frames"))?,
+        );
         self.last_shareable = self.fields == 1 && self.packed_only;
+        Ok(())
     }
 
     /// Appends one location id given as a field of its own.
     pub(super) fn push(&mut self, id: u64, budget: &mut Budget) -> Result<(), PushError> {
         self.fields += 1;
         self.packed_only = false;
+        if self.tail != Tail::NONE {
+            self.store_tail(budget)?;
+        }
         self.ids.push(id, budget)
     }
 
     /// Appends a packed list of location ids. Sibling stacks share their
     /// outer frames, which come last: the bytes this list has in common at
-    /// its end with the previous sample's list are not decoded again, but
-    /// their frames are copied from that sample.
+    /// its end with the previous sample's list are not decoded again, and
+    /// the sample's tail leads to the frames they stand for.
+    #[inline]
     pub(super) fn push_packed(
         &mut self,
         data: &[u8],
         budget: &mut Budget,
     ) -> Result<(), PushError> {
         self.fields += 1;
+        if self.tail != Tail::NONE {
+            self.store_tail(budget)?;
+        }
         let shared = if self.fields == 1 && self.last_shareable {
             self.shared_suffix(data)
         } else {
             None
         };
         let result = match shared {
-            Some((start, frames)) => {
-                let result = self.ids.push_packed(&data[..start], budget);
-                result.and_then(|()| {
-                    Ok(self
-                        .ids
-                        .copy_last_of_previous(self.sample_start, frames, budget)?)
-                })
+            Some((start, frames, tail)) => {
+                self.tail = tail;
+                self.shared = frames;
+                self.ids.push_packed(&data[..start], budget)
             }
             None => self.ids.push_packed(data, budget),
         };
@@ -149,17 +240,32 @@ impl FrameStore {
         result
     }
 
+    /// Stores the frames that the current sample's tail leads to as its own,
+    /// before frames that come after them in the file are appended.
+    #[cold]
+    fn store_tail(&mut self, budget: &mut Budget) -> Result<(), ProfileError> {
+        while self.tail != Tail::NONE {
+            let sample = self.tail.sample as usize;
+            let start = self.starts[sample] as usize + self.tail.offset as usize;
+            let end = self.starts[sample + 1] as usize;
+            self.ids.copy_within(start, end, budget)?;
+            self.tail = self.tails[sample];
+        }
+        self.shared = 0;
+        Ok(())
+    }
+
     /// Finds the bytes at the end of `data` that equal the end of the
     /// previous sample's list and start a varint in both. Returns where they
-    /// start in `data` and how many ids they hold.
-    fn shared_suffix(&self, data: &[u8]) -> Option<(usize, usize)> {
+    /// start in `data`, how many ids they contain and the tail to them.
+    fn shared_suffix(&self, data: &[u8]) -> Option<(usize, usize, Tail)> {
         let last = &self.last_packed;
         let same = common_suffix(data, last);
         if same == 0 {
             return None;
         }
         let mut start = data.len() - same;
-        let last_start = last.len() - same;
+        let mut last_start = last.len() - same;
         // A varint starts where the byte before it ends one (is below 0x80).
         let boundary = |bytes: &[u8], at: usize| at == 0 || bytes[at - 1] < 0x80;
         if !boundary(data, start) || !boundary(last, last_start) {
@@ -167,9 +273,42 @@ impl FrameStore {
             // both lists, so the next byte starts one in both.
             let end = data[start..].iter().position(|&b| b < 0x80)?;
             start += end + 1;
+            last_start += end + 1;
         }
-        let frames = varint_ends(&data[start..]);
-        (frames > 0).then_some((start, frames))
+        // The common part is most of the list, so its ids are counted as
+        // those of the previous list less the ids before it.
+        let frames = self
+            .last_len
+            .checked_sub(varint_ends(&last[..last_start]))?;
+        if frames == 0 {
+            return None;
+        }
+        Some((start, frames, self.tail_to_last(frames)?))
+    }
+
+    /// Returns the tail to the last `count` frames of the previous sample's
+    /// stack, following its segments from the leaf. Each step moves past one
+    /// segment, and a stack has no more segments than frames.
+    fn tail_to_last(&self, count: usize) -> Option<Tail> {
+        let mut skip = self.last_len.checked_sub(count)?;
+        let mut sample = self.tails.len().checked_sub(1)?;
+        let mut offset = 0;
+        loop {
+            let own = (self.starts[sample + 1] - self.starts[sample]) as usize - offset;
+            if skip < own {
+                return Some(Tail {
+                    sample: sample as u32,
+                    offset: (offset + skip) as u32,
+                });
+            }
+            skip -= own;
+            let next = self.tails[sample];
+            if next == Tail::NONE {
+                return None;
+            }
+            sample = next.sample as usize;
+            offset = next.offset as usize;
+        }
     }
 }
 
@@ -216,42 +355,42 @@ impl From<ProfileError> for PushError {
     }
 }
 
-/// Copies `data` into a vector of another width.
+/// Copies `data` into a vector of another width, with the same capacity and
+/// at least `spare` more.
 fn widened<S: Copy, T: From<S>>(
-    data: &[S],
+    data: &Vec<S>,
     budget: &mut Budget,
     spare: usize,
 ) -> Result<Vec<T>, ProfileError> {
     let mut wide = Vec::new();
-    budget.reserve(&mut wide, data.len() + spare)?;
+    budget.reserve(&mut wide, data.capacity().max(data.len() + spare))?;
     wide.extend(data.iter().map(|&id| T::from(id)));
     Ok(wide)
 }
 
 impl RawFrames {
-    /// Appends the last `count` frames of those before `end`: the outer frames
-    /// of the previous sample, whose frames end at `end`.
-    fn copy_last_of_previous(
+    /// Appends a copy of the frames from `start` to `end`.
+    fn copy_within(
         &mut self,
+        start: usize,
         end: usize,
-        count: usize,
         budget: &mut Budget,
     ) -> Result<(), ProfileError> {
         fn copy<T: Copy>(
             ids: &mut Vec<T>,
+            start: usize,
             end: usize,
-            count: usize,
             budget: &mut Budget,
         ) -> Result<(), ProfileError> {
-            budget.reserve(ids, count)?;
-            ids.extend_from_within(end - count..end);
+            budget.reserve(ids, end - start)?;
+            ids.extend_from_within(start..end);
             Ok(())
         }
         match self {
-            RawFrames::U8(ids) => copy(ids, end, count, budget),
-            RawFrames::U16(ids) => copy(ids, end, count, budget),
-            RawFrames::U32(ids) => copy(ids, end, count, budget),
-            RawFrames::U64(ids) => copy(ids, end, count, budget),
+            RawFrames::U8(ids) => copy(ids, start, end, budget),
+            RawFrames::U16(ids) => copy(ids, start, end, budget),
+            RawFrames::U32(ids) => copy(ids, start, end, budget),
+            RawFrames::U64(ids) => copy(ids, start, end, budget),
         }
     }
 
@@ -518,6 +657,140 @@ mod tests {
             prost::encoding::encode_varint(id, &mut bytes);
         }
         bytes
+    }
+
+    #[test]
+    fn common_suffix_matches_a_byte_count() {
+        let base: Vec<u8> = (0..40).map(|i| (i * 37 % 251) as u8).collect();
+        let naive = |a: &[u8], b: &[u8]| {
+            let pairs = a.iter().rev().zip(b.iter().rev());
+            pairs.take_while(|(x, y)| x == y).count()
+        };
+        for len_a in 0..=base.len() {
+            for len_b in [0, 1, 7, 8, 9, 15, 16, 17, 24, 33, 40] {
+                let a = &base[base.len() - len_a..];
+                let mut b = base[base.len() - len_b..].to_vec();
+                assert_eq!(common_suffix(a, &b), naive(a, &b), "{len_a} and {len_b}");
+                // A difference at every position from the end.
+                for back in 0..len_b {
+                    let at = len_b - 1 - back;
+                    b[at] ^= 0x40;
+                    assert_eq!(
+                        common_suffix(a, &b),
+                        naive(a, &b),
+                        "{len_a} and {len_b}, differing {back} from the end"
+                    );
+                    b[at] ^= 0x40;
+                }
+            }
+        }
+    }
+
+    /// Returns the stack of every sample, following tails.
+    fn stacks(store: &FrameStore) -> Vec<Vec<u64>> {
+        let ids: Vec<u64> = match &store.ids {
+            RawFrames::U8(ids) => ids.iter().map(|&id| u64::from(id)).collect(),
+            RawFrames::U16(ids) => ids.iter().map(|&id| u64::from(id)).collect(),
+            RawFrames::U32(ids) => ids.iter().map(|&id| u64::from(id)).collect(),
+            RawFrames::U64(ids) => ids.clone(),
+        };
+        let segment = |sample: usize, offset: usize| {
+            let start = store.starts[sample] as usize + offset;
+            ids[start..store.starts[sample + 1] as usize].to_vec()
+        };
+        (0..store.tails.len())
+            .map(|sample| {
+                let mut stack = segment(sample, 0);
+                let mut tail = store.tails[sample];
+                while tail != Tail::NONE {
+                    assert!((tail.sample as usize) < sample, "a tail points forward");
+                    stack.extend(segment(tail.sample as usize, tail.offset as usize));
+                    tail = store.tails[tail.sample as usize];
+                }
+                stack
+            })
+            .collect()
+    }
+
+    /// Stores each stack as one sample of one packed list.
+    fn store_packed(stacks: &[Vec<u64>]) -> FrameStore {
+        let mut budget = budget();
+        let mut store = FrameStore::default();
+        for stack in stacks {
+            store.start_sample();
+            assert!(store.push_packed(&varints(stack), &mut budget).is_ok());
+            assert!(store.end_sample(&mut budget).is_ok());
+        }
+        store
+    }
+
+    #[test]
+    fn shared_frames_equal_decoded_frames() {
+        // Stacks that keep a random part of the previous stack's outer end,
+        // with ids of one to four varint bytes, so that common bytes often
+        // start inside a varint.
+        let mut random = crate::testing::Random(0x2545_f491_4f6c_dd1d);
+        let mut next = move |bound: u64| random.below(bound);
+        let ranges = [127, 300, 16_383, 20_000, 2_100_000];
+        let mut expected: Vec<Vec<u64>> = Vec::new();
+        let mut previous: Vec<u64> = Vec::new();
+        for _ in 0..2_000 {
+            let keep = next(previous.len() as u64 + 1) as usize;
+            let mut stack = Vec::new();
+            for _ in 0..next(6) {
+                let range = ranges[next(ranges.len() as u64) as usize];
+                stack.push(1 + next(range));
+            }
+            stack.extend_from_slice(&previous[previous.len() - keep..]);
+            expected.push(stack.clone());
+            previous = stack;
+        }
+        let store = store_packed(&expected);
+        assert_eq!(stacks(&store), expected);
+        // Each stack stores only the frames it does not share with the
+        // previous one.
+        let mut own = expected[0].len();
+        for pair in expected.windows(2) {
+            let pairs = pair[0].iter().rev().zip(pair[1].iter().rev());
+            own += pair[1].len() - pairs.take_while(|(a, b)| a == b).count();
+        }
+        assert_eq!(store.ids.len(), own);
+    }
+
+    #[test]
+    fn shared_frames_follow_tails_of_tails() {
+        // Each stack shares all but its leaf with the one before, and the
+        // third shares frames that the second got through its tail.
+        let expected = vec![
+            vec![1, 2, 3, 4],
+            vec![5, 2, 3, 4],
+            vec![6, 7, 3, 4],
+            vec![8, 4],
+        ];
+        let store = store_packed(&expected);
+        assert_eq!(stacks(&store), expected);
+        assert_eq!(store.ids.len(), 4 + 1 + 2 + 1);
+    }
+
+    #[test]
+    fn frames_after_a_tail_are_stored_in_order() {
+        let mut budget = budget();
+        let mut store = FrameStore::default();
+        store.start_sample();
+        assert!(store.push_packed(&[1, 2, 3], &mut budget).is_ok());
+        assert!(store.end_sample(&mut budget).is_ok());
+        // The first list shares [2, 3], then more frames follow in a second
+        // list and in a field of their own.
+        store.start_sample();
+        assert!(store.push_packed(&[4, 2, 3], &mut budget).is_ok());
+        assert!(store.push_packed(&[5], &mut budget).is_ok());
+        assert!(store.push(6, &mut budget).is_ok());
+        assert!(store.end_sample(&mut budget).is_ok());
+        store.start_sample();
+        assert!(store.push_packed(&[7, 5, 6], &mut budget).is_ok());
+        assert!(store.end_sample(&mut budget).is_ok());
+        let expected = vec![vec![1, 2, 3], vec![4, 2, 3, 5, 6], vec![7, 5, 6]];
+        assert_eq!(stacks(&store), expected);
     }
 
     #[test]

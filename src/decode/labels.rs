@@ -3,7 +3,6 @@
 //! allocation each, which keeps a file with millions of distinct sets cheap
 //! to reject.
 
-use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::mem::size_of;
@@ -23,11 +22,12 @@ const NO_SET: u32 = u32::MAX;
 
 /// Distinct non-empty label sets. Set `i` (from 0) gets index `i + 1` in
 /// `Profile::label_sets`, because index 0 is the empty set.
-pub(super) struct LabelSets<S = RandomState> {
+pub(super) struct LabelSets<S = foldhash::fast::RandomState> {
     labels: Vec<Label>,
     ranges: Vec<Range<u32>>,
     /// The first set of each hash, and for each set the next one with its hash.
-    /// The hasher is keyed at random, so a file cannot be built to collide.
+    /// The hasher (foldhash) is keyed at random, so a file cannot be built
+    /// to collide.
     first_by_hash: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
     next_same_hash: Vec<u32>,
     hasher: S,
@@ -64,7 +64,7 @@ impl Hasher for PassThrough {
 
 impl LabelSets {
     pub(super) fn new() -> Self {
-        LabelSets::with_hasher(RandomState::new())
+        LabelSets::with_hasher(foldhash::fast::RandomState::default())
     }
 }
 
@@ -110,8 +110,8 @@ impl<S: BuildHasher> LabelSets<S> {
         self.push(set, hash, first, budget)
     }
 
-    /// Hashes the fields of `set` as one byte string, in one SipHash `write`
-    /// instead of the four per label of the derived `Hash`.
+    /// Hashes the fields of `set` as one byte string, in one `write` instead
+    /// of the four per label of the derived `Hash`.
     fn hash(&mut self, set: &[Label]) -> u64 {
         let bytes = &mut self.hash_scratch;
         bytes.clear();

@@ -13,6 +13,8 @@ mod legacy;
 mod legacy_lines;
 mod stream;
 mod tables;
+#[cfg(test)]
+mod tests;
 mod text;
 mod validate;
 
@@ -61,64 +63,127 @@ pub fn read_file(path: &Path, options: &ReadOptions) -> Result<Profile, ReadErro
             "is a directory; give the path of a profile file".into(),
         )));
     }
-    // A special file may report a length of 0 however much it holds.
+    // A special file may report a length of 0 however much it contains.
     let size = metadata.map_or(0, |m| m.len());
-    read(BufReader::with_capacity(1 << 16, file), options, size).map_err(attach)
+    let sizes = Sizes {
+        stored: size,
+        gzip_trailer: gzip_trailer_of_file(&file, size),
+    };
+    read(BufReader::with_capacity(1 << 16, file), options, sizes).map_err(attach)
 }
 
 /// Reads a profile from memory; the bytes may be gzipped.
 pub fn read_bytes(data: &[u8], options: &ReadOptions) -> Result<Profile, ProfileError> {
-    read(data, options, data.len() as u64)
+    let sizes = Sizes {
+        stored: data.len() as u64,
+        gzip_trailer: data
+            .last_chunk::<4>()
+            .map(|&bytes| u32::from_le_bytes(bytes)),
+    };
+    read(data, options, sizes)
 }
 
-/// Reads a profile of `size` bytes (as stored, perhaps gzipped) from `input`.
+/// What the reader knows of an input's size before reading it, which lets
+/// the decoder reserve its arrays once instead of growing them many times.
+#[derive(Clone, Copy)]
+struct Sizes {
+    /// Bytes as stored, perhaps gzipped; 0 when unknown.
+    stored: u64,
+    /// The last 4 bytes, which in a gzip file give the decompressed size
+    /// modulo 2^32 of its last member.
+    gzip_trailer: Option<u32>,
+}
+
+impl Sizes {
+    /// Returns the expected decompressed size, 0 when unknown. It is only an
+    /// estimate: a gzip file of several members, or a damaged one, may
+    /// decompress to some other size.
+    fn decompressed(self, gzipped: bool) -> u64 {
+        match (gzipped, self.gzip_trailer) {
+            (true, Some(size)) => u64::from(size),
+            (true, None) => 0,
+            (false, _) => self.stored,
+        }
+    }
+}
+
+/// Reads the last 4 bytes of a file of `size` bytes without moving its
+/// position.
+fn gzip_trailer_of_file(file: &File, size: u64) -> Option<u32> {
+    let offset = size.checked_sub(4)?;
+    let mut bytes = [0u8; 4];
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(&mut bytes, offset).ok()?;
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, offset);
+        return None;
+    }
+    Some(u32::from_le_bytes(bytes))
+}
+
+/// Reads a profile from `input`.
 fn read<R: BufRead + Send>(
     mut input: R,
     options: &ReadOptions,
-    size: u64,
+    sizes: Sizes,
 ) -> Result<Profile, ProfileError> {
     let head = input.fill_buf().map_err(ProfileError::Read)?;
     if head.is_empty() {
         return Err(ProfileError::Empty);
     }
     if !head.starts_with(&[0x1f, 0x8b]) {
-        return decode_contents(input, options, false);
+        return decode_contents(input, options, false, sizes.decompressed(false));
     }
-    if gunzip::worth_a_thread(size) {
-        return gunzip::on_thread(input, |blocks| decode_gzipped(blocks, options));
+    let expected = sizes.decompressed(true);
+    if gunzip::worth_a_thread(sizes.stored) {
+        return gunzip::on_thread(input, |blocks| decode_gzipped(blocks, options, expected));
     }
-    decode_gzipped(
-        BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input)),
-        options,
-    )
+    let gz = BufReader::with_capacity(1 << 16, MultiGzDecoder::new(input));
+    decode_gzipped(gz, options, expected)
 }
 
-/// Decodes the decompressed contents of a gzip file.
-fn decode_gzipped<R: BufRead>(mut gz: R, options: &ReadOptions) -> Result<Profile, ProfileError> {
+/// Decodes the decompressed contents of a gzip file, which are expected to
+/// be `expected` bytes long (0 when unknown).
+fn decode_gzipped<R: BufRead>(
+    mut gz: R,
+    options: &ReadOptions,
+    expected: u64,
+) -> Result<Profile, ProfileError> {
     let head = gz.fill_buf().map_err(|e| stream::io_error(e, true))?;
     if head.is_empty() {
         return Err(ProfileError::NotAProfile(
             "is gzip, but it decompresses to 0 bytes; write or download the profile again".into(),
         ));
     }
-    decode_contents(gz, options, true)
+    decode_contents(gz, options, true, expected)
 }
 
-/// Decodes the (decompressed) contents, whose first bytes are buffered.
+/// Decodes the (decompressed) contents, whose first bytes are buffered and
+/// which are expected to be `expected` bytes long (0 when unknown).
 fn decode_contents<R: BufRead>(
     mut input: R,
     options: &ReadOptions,
     gzipped: bool,
+    expected: u64,
 ) -> Result<Profile, ProfileError> {
     let limit = options.max_profile_bytes;
     let head = input.fill_buf().map_err(|e| stream::io_error(e, gzipped))?;
     match text::classify(head) {
         text::Contents::Binary => {
-            builder::decode(&mut stream::FieldReader::new(input, limit, gzipped))
+            let mut reader = stream::FieldReader::new(input, limit, gzipped);
+            builder::decode(&mut reader, expected)
         }
         text::Contents::LegacyHeap => {
             let encoded = legacy::convert(input, limit)?;
-            builder::decode(&mut stream::FieldReader::new(&encoded[..], limit, false))
+            let expected = encoded.len() as u64;
+            builder::decode(
+                &mut stream::FieldReader::new(&encoded[..], limit, false),
+                expected,
+            )
         }
         text::Contents::OtherText(message) => Err(ProfileError::NotAProfile(message)),
     }

@@ -57,13 +57,16 @@ pub fn fold_diff(
 fn sum_stacks(profile: &Profile, sample_index: usize) -> HashMap<Vec<Frame>, i64> {
     let location_frames = frames_of_locations(profile);
     let mut sums: HashMap<Vec<Frame>, i64> = HashMap::new();
+    let mut locations = Vec::new();
     for sample in profile.samples() {
-        let value = sample.values[sample_index];
+        let value = sample.values.get(sample_index);
         if value == 0 {
             continue;
         }
-        let frames: Vec<Frame> = sample
-            .stack
+        // Stacks are stored leaf first; folded stacks start at the root.
+        locations.clear();
+        locations.extend(sample.stack.iter());
+        let frames: Vec<Frame> = locations
             .iter()
             .rev()
             .flat_map(|location| location_frames[location.index()].iter().cloned())
