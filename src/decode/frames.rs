@@ -118,14 +118,40 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
     same
 }
 
+/// The high bit of each byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The low bit of each byte of a word.
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+
 /// Counts the bytes below 0x80, each of which ends a varint. Counting in
 /// one-byte lanes over blocks of at most 255 bytes lets the compiler use
-/// full vectors.
+/// vectors.
 fn varint_ends(bytes: &[u8]) -> usize {
     bytes
         .chunks(255)
         .map(|block| block.iter().fold(0u8, |n, &b| n + (!b >> 7)) as usize)
         .sum()
+}
+
+/// Returns whether every byte is below 0x80 and none is 0, that is whether
+/// the bytes are a list of one-byte varints of ids other than 0, eight bytes
+/// at a time.
+fn one_byte_ids(bytes: &[u8]) -> (bool, bool) {
+    let mut words = bytes.chunks_exact(8);
+    let (mut high, mut zero) = (0u64, 0u64);
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+        high |= word;
+        // The high bit of a byte of this is set if that byte is 0; the
+        // bytes are below 0x80, or the list fails the other test anyway.
+        zero |= word.wrapping_sub(LOW_BITS) & !word;
+    }
+    for &byte in words.remainder() {
+        high |= u64::from(byte);
+        zero |= u64::from(byte == 0) << 7;
+    }
+    (high & HIGH_BITS == 0, zero & HIGH_BITS != 0)
 }
 
 impl FrameStore {
@@ -312,28 +338,41 @@ impl FrameStore {
     }
 }
 
-/// Appends the varints of `packed` to `ids` until one does not fit `T`, which
-/// it returns. Capacity grows through the budget only when it runs out.
+/// Appends the ids at the start of `data` that take one or two bytes and
+/// fit `T`, as all ids do in profiles of up to 16,383 locations, and returns
+/// the bytes they took. The first id that is longer or does not fit stops it.
+/// The loop has no error path per id, which makes it several times faster
+/// than decoding varints one by one.
 #[inline]
-fn push_fitting<T: TryFrom<u64>>(
+fn push_short_ids<T: TryFrom<u16>>(
     ids: &mut Vec<T>,
-    packed: &mut Slice<'_>,
+    data: &[u8],
     budget: &mut Budget,
-) -> Result<Option<u64>, PushError> {
-    while !packed.is_empty() {
-        let id = packed.varint()?;
+) -> Result<usize, PushError> {
+    // Each id takes at least one byte.
+    if ids.capacity() - ids.len() < data.len() {
+        budget.reserve(ids, data.len())?;
+    }
+    let mut pos = 0;
+    while let Some(&first) = data.get(pos) {
+        let (id, len) = if first < 0x80 {
+            (u16::from(first), 1)
+        } else {
+            match data.get(pos + 1) {
+                Some(&second) if second < 0x80 => {
+                    (u16::from(first & 0x7f) | u16::from(second) << 7, 2)
+                }
+                _ => break,
+            }
+        };
         if id == 0 {
             return Err(PushError::Zero);
         }
-        let Ok(narrow) = T::try_from(id) else {
-            return Ok(Some(id));
-        };
-        if ids.len() == ids.capacity() {
-            budget.reserve(ids, 1)?;
-        }
-        ids.push(narrow);
+        let Ok(id) = T::try_from(id) else { break };
+        ids.push(id);
+        pos += len;
     }
-    Ok(None)
+    Ok(pos)
 }
 
 /// Why a frame could not be stored.
@@ -406,34 +445,36 @@ impl RawFrames {
     /// Appends a packed list of location ids.
     fn push_packed(&mut self, data: &[u8], budget: &mut Budget) -> Result<(), PushError> {
         if let RawFrames::U8(ids) = self {
-            // One pass that the compiler vectorizes: the OR of all bytes tells
-            // whether any varint takes more than one byte, the minimum whether
-            // any id is 0.
-            let (any, min) = data
-                .iter()
-                .fold((0u8, u8::MAX), |(any, min), &b| (any | b, min.min(b)));
-            if any < 0x80 {
-                if min == 0 && !data.is_empty() {
+            let (one_byte, has_zero) = one_byte_ids(data);
+            if one_byte {
+                if has_zero {
                     return Err(PushError::Zero);
                 }
-                budget.reserve(ids, data.len())?;
+                if ids.capacity() - ids.len() < data.len() {
+                    budget.reserve(ids, data.len())?;
+                }
                 ids.extend_from_slice(data);
                 return Ok(());
             }
         }
+        // Runs of short ids take the fast loop; each id that stops it is
+        // decoded on its own, widening the frames if it does not fit.
         let mut packed = Slice::new(data);
-        loop {
-            let overflow = match self {
-                RawFrames::U8(ids) => push_fitting(ids, &mut packed, budget)?,
-                RawFrames::U16(ids) => push_fitting(ids, &mut packed, budget)?,
-                RawFrames::U32(ids) => push_fitting(ids, &mut packed, budget)?,
-                RawFrames::U64(ids) => push_fitting(ids, &mut packed, budget)?,
+        while !packed.is_empty() {
+            let rest = &data[packed.pos..];
+            packed.pos += match self {
+                RawFrames::U8(ids) => push_short_ids(ids, rest, budget)?,
+                RawFrames::U16(ids) => push_short_ids(ids, rest, budget)?,
+                RawFrames::U32(ids) => push_short_ids(ids, rest, budget)?,
+                RawFrames::U64(ids) => push_short_ids(ids, rest, budget)?,
             };
-            match overflow {
-                None => return Ok(()),
-                Some(id) => self.push_widening(id, budget)?,
+            if packed.is_empty() {
+                break;
             }
+            let id = packed.varint()?;
+            self.push(id, budget)?;
         }
+        Ok(())
     }
 
     /// Appends one location id.
@@ -791,6 +832,31 @@ mod tests {
         assert!(store.end_sample(&mut budget).is_ok());
         let expected = vec![vec![1, 2, 3], vec![4, 2, 3, 5, 6], vec![7, 5, 6]];
         assert_eq!(stacks(&store), expected);
+    }
+
+    #[test]
+    fn word_tests_match_byte_tests() {
+        let mut random = crate::testing::Random(99);
+        for len in 0..40 {
+            for _ in 0..50 {
+                // Mostly small bytes, so that lists of one-byte ids occur.
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| match random.below(20) {
+                        0 => 0,
+                        1 => 0x80 + random.below(0x80) as u8,
+                        _ => 1 + random.below(0x7f) as u8,
+                    })
+                    .collect();
+                let ends = bytes.iter().filter(|&&b| b < 0x80).count();
+                assert_eq!(varint_ends(&bytes), ends, "{bytes:?}");
+                let expected = (bytes.iter().all(|&b| b < 0x80), bytes.contains(&0));
+                let (one_byte, has_zero) = one_byte_ids(&bytes);
+                assert_eq!(one_byte, expected.0, "{bytes:?}");
+                if one_byte {
+                    assert_eq!(has_zero, expected.1, "{bytes:?}");
+                }
+            }
+        }
     }
 
     #[test]
