@@ -3,8 +3,8 @@
 //!
 //! The two are timed in turn, round after round, and the medians compared.
 //! On a shared or virtual machine the speed of a core drifts by tens of
-//! percent within minutes; timing one after the other in separate runs, as
-//! criterion does, then measures the drift as much as the code.
+//! percent within minutes. Timing each in a run of its own, as criterion
+//! does, then measures the drift as much as the code.
 //!
 //! Use: `cargo bench --bench read_floor [-- FILE [ROUNDS]]`. Without a file
 //! it reads the larger profile that `testdata/bigstacks.sh` writes.

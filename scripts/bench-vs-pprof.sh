@@ -5,11 +5,11 @@
 #
 # Use: scripts/bench-vs-pprof.sh [BEFORE AFTER] [RUNS]
 # Without files it writes the pair with testdata/bigstacks.sh into
-# target/bigstacks. Each tool runs RUNS times (default 3); the best and the
-# median wall time of each are reported, with the largest peak memory of
-# any run. Set PPROF_CHAIN to the path of another pprof-chain binary (a
-# build of an older commit, say) to time it instead of this tree's release
-# build.
+# target/bigstacks. Each tool runs RUNS times (default 3). The script
+# reports the best and the median wall time of each, with the largest peak
+# memory of any run. Set PPROF_CHAIN to the path of another pprof-chain
+# binary (a build of an older commit, say) to time it instead of this tree's
+# release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -40,6 +40,12 @@ pub enum ProfileError {
         format_size(*.limit)
     )]
     DecodedTooLarge { limit: u64, budget: u64 },
+    #[error(
+        "failed to allocate {} of memory for the decoded profile; lower \
+         --max-profile-bytes, or read the file where more memory is available",
+        format_size(*.bytes)
+    )]
+    OutOfMemory { bytes: u64 },
     /// The protobuf encoding itself is broken: `offset` counts bytes of the
     /// decompressed stream when the file is gzipped.
     #[error("invalid protobuf at byte {offset}{}: {message}", if *.gzipped { " of the decompressed data" } else { "" })]

@@ -617,6 +617,60 @@ fn gzip_bomb_of_zeros_is_rejected_at_once() {
 }
 
 #[test]
+fn long_names_on_many_lines_are_stored_once() {
+    // A 1 MiB file name, and 3,000 locations at as many lines of its one
+    // function. Copied into the key of every line, the name took 3 GB;
+    // shared, it takes 1 MiB. The commands run with 1 GiB of address space.
+    let scratch = Scratch::new();
+    let mut profile = small_profile();
+    let file = profile.string_table.len() as i64;
+    profile.string_table.push("f".repeat(1 << 20));
+    profile.function[0].filename = file;
+    profile.location = (1..=3_000)
+        .map(|id| pb::Location {
+            id,
+            line: vec![pb::Line {
+                function_id: 1,
+                line: id as i64,
+                column: 0,
+            }],
+            ..Default::default()
+        })
+        .collect();
+    let before = scratch.write_profile("before.pb.gz", &profile);
+    let after = scratch.write_profile("after.pb.gz", &profile);
+
+    let binary = assert_cmd::cargo::cargo_bin("pprof-chain");
+    for args in [
+        vec!["top", "--lines"],
+        vec!["diff", "--lines"],
+        vec!["flamegraph", "--folded", "-o", "-"],
+    ] {
+        let mut files = vec![before.display().to_string()];
+        if args[0] == "diff" {
+            files.push(after.display().to_string());
+        }
+        let command = format!(
+            "ulimit -v 1048576 && exec {} {} {} > /dev/null",
+            binary.display(),
+            args.join(" "),
+            files.join(" ")
+        );
+        let output = Command::new("sh")
+            .args(["-c", &command])
+            .output()
+            .expect("run sh");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}: {stderr}",
+            args.join(" ")
+        );
+    }
+}
+
+#[test]
 fn repeated_sample_bomb_stops_at_the_limit() {
     let scratch = Scratch::new();
     let mut plain = small_profile().encode_to_vec();
@@ -707,10 +761,8 @@ fn distinct_label_sets_hit_the_memory_cap() {
 }
 
 #[test]
-fn sparse_undefined_location_ids_are_rejected() {
-    // Before the memory cap, 128 MiB of these took 2 GB of memory. Frames
-    // keep the ids as they are, 8 bytes for each 6-byte varint, and the
-    // undefined ids are named once the whole file has been read.
+fn sparse_location_ids_hit_the_memory_cap() {
+    // Before the cap, 128 MiB of these took 2 GB of memory.
     let plain = fill_mebibyte(|index, out| {
         let sample = pb::Sample {
             location_id: (0..64).map(|i| (1 << 40) + index * 64 + i).collect(),
@@ -724,11 +776,11 @@ fn sparse_undefined_location_ids_are_rejected() {
     assert_rejected_with(
         &path,
         &["--max-profile-bytes", "1M"],
-        "location id 1099511627840 is used by a sample but not defined",
+        "decoded profile would take more than 8 MiB of memory",
     );
 }
 
-/// A profile of three functions, each at a location of its own, whose
+/// Builds a profile of three functions, each at a location of its own, whose
 /// location ids are `ids`, defined in the order given. Samples refer to the
 /// locations by position in `ids`.
 fn profile_with_location_ids(ids: [u64; 3]) -> pb::Profile {
@@ -752,7 +804,7 @@ fn profile_with_location_ids(ids: [u64; 3]) -> pb::Profile {
 }
 
 #[test]
-fn location_ids_read_the_same_however_they_are_numbered() {
+fn location_numbering_changes_nothing() {
     let scratch = Scratch::new();
     let args = [
         "--format",
@@ -789,7 +841,7 @@ fn location_ids_read_the_same_however_they_are_numbered() {
 }
 
 #[test]
-fn an_undefined_location_id_beyond_32_bits_is_named() {
+fn undefined_64_bit_location_id_is_named() {
     let scratch = Scratch::new();
     let mut profile = small_profile();
     profile.sample[0].location_id = vec![1, 1 << 33];
@@ -798,6 +850,93 @@ fn an_undefined_location_id_beyond_32_bits_is_named() {
         &path,
         "location id 8589934592 is used by a sample but not defined",
     );
+}
+
+/// Builds a legal profile whose samples fill about the first 200 KiB, with
+/// 8 sample types and a last value of 2^31, followed by an unknown field of
+/// `junk` bytes that readers skip.
+fn samples_then_junk(junk: usize) -> Vec<u8> {
+    let kinds: Vec<String> = (0..8).map(|i| format!("t{i}")).collect();
+    let mut profile = pb::Profile {
+        string_table: [String::new(), "count".to_string()]
+            .into_iter()
+            .chain(kinds)
+            .collect(),
+        sample_type: (0..8).map(|i| value_type(i + 2, 1)).collect(),
+        ..Default::default()
+    };
+    add_function(&mut profile, 1, "main.leak");
+    profile.location.push(location(1, 1));
+    for n in 0..4_400 {
+        profile.sample.push(pb::Sample {
+            location_id: vec![1],
+            value: vec![1 + n % 100; 8],
+            ..Default::default()
+        });
+    }
+    profile.sample.push(pb::Sample {
+        location_id: vec![1],
+        value: vec![1 << 31; 8],
+        ..Default::default()
+    });
+    let mut plain = profile.encode_to_vec();
+    put_key(&mut plain, 100, 2);
+    put_varint(&mut plain, junk as u64);
+    plain.resize(plain.len() + junk, 0);
+    plain
+}
+
+#[test]
+fn early_samples_fit_the_memory_cap() {
+    // The size of the file forecasts hundreds of times more samples than
+    // there are. The forecast must not use up the memory cap, nor must
+    // values widened to 8 bytes carry its room over.
+    let scratch = Scratch::new();
+    let plain = samples_then_junk(60 << 20);
+    for (name, data) in [("junk.pb", plain.clone()), ("junk.pb.gz", gzip(&plain))] {
+        let path = scratch.write(name, &data);
+        let limit = format!("{}", plain.len() + 1024);
+        let output = assert_read(&path, &["--max-profile-bytes", &limit, "-s", "t0"]);
+        assert!(output.contains("main.leak"), "{name}: {output}");
+    }
+}
+
+#[test]
+fn damaged_gzip_trailer_is_named() {
+    // The trailer also gives the size that arrays are reserved for; a wrong
+    // one must still end in the gzip error.
+    // The samples take more than 64 KiB, where the first forecast is made.
+    let scratch = Scratch::new();
+    let mut profile = small_profile();
+    profile.sample = vec![profile.sample[0].clone(); 20_000];
+    let mut data = gzip(&profile.encode_to_vec());
+    let len = data.len();
+    data[len - 4..].copy_from_slice(&(128u32 << 20).to_le_bytes());
+    let path = scratch.write("trailer.pb.gz", &data);
+    assert_rejected(&path, "gzip data is corrupt");
+    data[len - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+    let path = scratch.write("trailer-4g.pb.gz", &data);
+    assert_rejected_with(
+        &path,
+        &["--max-profile-bytes", "1G"],
+        "gzip data is corrupt",
+    );
+}
+
+#[test]
+fn one_64_bit_id_keeps_frames_small() {
+    // One id beyond 32 bits, then 10 MiB of one-byte ids: frames holding the
+    // ids themselves would take 8 bytes each, 80 MiB against a cap of 88.
+    let scratch = Scratch::new();
+    let mut profile = small_profile();
+    profile.location.push(location(1 << 40, 1));
+    let mut ids = vec![1 << 40];
+    ids.resize(10 << 20, 1);
+    profile.sample[0].location_id = ids;
+    let path = scratch.write_profile("wide-id.pb.gz", &profile);
+    let (site, total) = top_site(&path, &["--max-profile-bytes", "11M"]);
+    assert_eq!(total, 128);
+    assert_eq!(site["function"], "main.leak");
 }
 
 #[test]
@@ -852,7 +991,8 @@ fn negative_values_read_correctly() {
     });
     let path = scratch.write_profile("delta.pb.gz", &profile);
     let (site, total) = top_site(&path, &[]);
-    assert_eq!(total, 2048);
+    // go tool pprof reports the sum of absolute values as the total.
+    assert_eq!(total, 3072 + 1024);
     assert_eq!(site["function"], "main.leak");
     assert_eq!(site["flat"], 3072);
     let output = assert_read(&path, &["--format", "json", "--sample", "inuse_space"]);
@@ -869,6 +1009,7 @@ fn values_beyond_32_bits_read_correctly() {
     profile.location.push(location(2, 2));
     profile.sample[0].value = vec![1, -1024];
     let large = 5i64 << 32;
+
     for value in [large, i64::from(i32::MAX), 7] {
         profile.sample.push(pb::Sample {
             location_id: vec![2],
@@ -877,8 +1018,9 @@ fn values_beyond_32_bits_read_correctly() {
         });
     }
     let path = scratch.write_profile("large.pb.gz", &profile);
+
     let (site, total) = top_site(&path, &[]);
-    assert_eq!(total, -1024 + large + i64::from(i32::MAX) + 7);
+    assert_eq!(total, 1024 + large + i64::from(i32::MAX) + 7);
     assert_eq!(site["function"], "main.big");
     assert_eq!(site["flat"], large + i64::from(i32::MAX) + 7);
     let args = [

@@ -6,9 +6,10 @@
 //! recursion is not counted twice.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::sampling::Sampling;
-use crate::model::{FrameId, LocId, Profile, Segment, Stack, Tail};
+use crate::model::{FrameId, LocId, Profile, Segment, Stack, StrId, Tail};
 
 /// Grouping of samples into sites, as `go tool pprof -functions` and `-lines`
 /// group them.
@@ -19,20 +20,114 @@ pub enum Granularity {
     Lines,
 }
 
-/// One site: a function, or a line in a function.
+/// One site: a function, or a line in a function. The names are shared
+/// between the sites of one profile, so that a long name repeated on many
+/// lines is stored and hashed once.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SiteKey {
-    pub function: String,
+    pub function: Name,
     /// Source file and line; set only at line granularity.
-    pub file: Option<String>,
+    pub file: Option<Name>,
     pub line: Option<i64>,
+}
+
+/// A name that compares and hashes in constant time: names are interned for
+/// the whole process, so equal names share one allocation, however many
+/// profiles and sites they come from.
+#[derive(Clone)]
+pub struct Name {
+    text: Arc<str>,
+    hash: u64,
+}
+
+/// The names made so far, by text, with their hashes.
+type Interned = std::collections::HashMap<Arc<str>, u64>;
+
+impl Name {
+    pub fn new(text: &str) -> Self {
+        static NAMES: std::sync::OnceLock<std::sync::Mutex<(Interned, std::hash::RandomState)>> =
+            std::sync::OnceLock::new();
+        let names = NAMES.get_or_init(Default::default);
+        // A panic while the lock was held leaves the set as it was.
+        let mut guard = names
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (interned, hasher) = &mut *guard;
+        if let Some((text, &hash)) = interned.get_key_value(text) {
+            return Name {
+                text: text.clone(),
+                hash,
+            };
+        }
+        // Keyed at random, so a file cannot be built to make names collide.
+        let hash = std::hash::BuildHasher::hash_one(&*hasher, text);
+        let text: Arc<str> = Arc::from(text);
+        interned.insert(text.clone(), hash);
+        Name { text, hash }
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::fmt::Debug for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.text, f)
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        // Interned: equal names are one allocation.
+        Arc::ptr_eq(&self.text, &other.text)
+    }
+}
+
+impl Eq for Name {}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self == other {
+            return std::cmp::Ordering::Equal;
+        }
+        self.text.cmp(&other.text)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Self {
+        Name::new(text)
+    }
 }
 
 impl SiteKey {
     pub fn display(&self) -> String {
         match (&self.file, self.line) {
             (Some(file), Some(line)) => format!("{} {file}:{line}", self.function),
-            _ => self.function.clone(),
+            _ => self.function.to_string(),
         }
     }
 }
@@ -45,6 +140,11 @@ pub struct SiteTable {
     pub flat: Vec<i64>,
     pub cum: Vec<i64>,
     pub totals: Vec<i64>,
+    /// The totals `go tool pprof` reports and takes shares of: sums of the
+    /// absolute values of the samples, or of the samples a diff labels
+    /// `pprof::base` when it has them. Empty, like `cum`, from
+    /// [`aggregate_flat`].
+    pub absolute_totals: Vec<i64>,
     /// Sampling variance of each site's flat in-use bytes (see [`Sampling`]).
     pub variance: Vec<f64>,
     pub width: usize,
@@ -96,11 +196,17 @@ impl LocationSites {
             keys: Vec::new(),
             index: HashMap::new(),
         };
+        let mut names: Vec<Option<Name>> = vec![None; profile.strings.len()];
+        let mut name = |id: StrId| -> Name {
+            names[id.index()]
+                .get_or_insert_with(|| Name::new(profile.str(id)))
+                .clone()
+        };
         for (i, location) in profile.locations.iter().enumerate() {
             let lines = profile.location_lines(LocId(i as u32));
             if lines.is_empty() {
                 let key = SiteKey {
-                    function: format!("{:#x}", location.address),
+                    function: Name::new(&format!("{:#x}", location.address)),
                     file: None,
                     line: None,
                 };
@@ -111,13 +217,13 @@ impl LocationSites {
                 let function = profile.function(line.function);
                 let key = match granularity {
                     Granularity::Functions => SiteKey {
-                        function: profile.str(function.name).to_string(),
+                        function: name(function.name),
                         file: None,
                         line: None,
                     },
                     Granularity::Lines => SiteKey {
-                        function: profile.str(function.name).to_string(),
-                        file: Some(profile.str(function.filename).to_string()),
+                        function: name(function.name),
+                        file: Some(name(function.filename)),
                         line: Some(line.line),
                     },
                 };
@@ -200,17 +306,61 @@ fn aggregate_with(profile: &Profile, granularity: Granularity, cumulative: bool)
         flat,
         cum,
         totals: profile.totals(),
+        absolute_totals: if cumulative {
+            absolute_totals(profile)
+        } else {
+            Vec::new()
+        },
         variance,
         width,
         index: sites.index,
     }
 }
 
+/// Returns the totals `go tool pprof` reports (see
+/// [`SiteTable::absolute_totals`]).
+fn absolute_totals(profile: &Profile) -> Vec<i64> {
+    let width = profile.sample_types.len();
+    let mut all = vec![0i64; width];
+    let mut base = vec![0i64; width];
+    let index = |text: &str| profile.strings.iter().position(|s| s == text);
+    let base_label = index("pprof::base").zip(index("true"));
+    let mut any_base = false;
+    for sample in profile.samples() {
+        let is_base = base_label.is_some_and(|(key, value)| {
+            let (key, value) = (key as u32, value as u32);
+            sample
+                .labels
+                .iter()
+                .any(|l| l.key.0 == key && l.str.0 == value)
+        });
+        any_base |= is_base;
+        for (t, value) in sample.values.iter().enumerate() {
+            all[t] = all[t].wrapping_add(value.wrapping_abs());
+            if is_base {
+                base[t] = base[t].wrapping_add(value.wrapping_abs());
+            }
+        }
+    }
+    // As go tool pprof does, base samples decide only when they sum to more
+    // than 0 for the sample type.
+    if any_base {
+        for (total, base) in all.iter_mut().zip(&base) {
+            if *base > 0 {
+                *total = *base;
+            }
+        }
+    }
+    all
+}
+
 /// The distinct sites of one stack at a time, for cumulative values, which
 /// count each site once per sample however often it recurs. Consecutive
-/// samples share their outer frames (see [`Tail`]), so moving the counts
-/// from one stack to the next mostly takes removing the previous stack's
+/// samples often share their outer frames (see [`Tail`]). Moving the counts
+/// from one such stack to the next takes removing the previous stack's
 /// leaf-side frames and adding the new ones, not a walk over whole stacks.
+/// When that would cost more than counting the new stack afresh, the counts
+/// are rebuilt.
 struct StackSites<'a> {
     sites: &'a LocationSites,
     /// Occurrences of each site in the current stack.
@@ -375,7 +525,7 @@ mod tests {
             .keys
             .iter()
             .enumerate()
-            .map(|(site, key)| (key.function.clone(), table.cum(site, 1)))
+            .map(|(site, key)| (key.function.to_string(), table.cum(site, 1)))
             .filter(|&(_, value)| value != 0)
             .collect();
         assert_eq!(cum, naive_cum(&profile));

@@ -48,7 +48,7 @@ pub fn top(
     unit: &str,
     options: &TopOptions,
 ) -> TopReport {
-    let total = table.totals.get(sample_type).copied().unwrap_or(0);
+    let total = table.absolute_totals.get(sample_type).copied().unwrap_or(0);
     let threshold = (options.node_fraction * total.unsigned_abs() as f64) as i64;
     let mut rows = Vec::new();
     let mut dropped = 0;

@@ -63,30 +63,38 @@ impl Budget {
         }
         let capacity = needed.max(vec.capacity().saturating_mul(2)).max(8);
         let added = capacity - vec.capacity();
-        self.charge(added.saturating_mul(size_of::<T>()))?;
-        vec.reserve_exact(capacity - vec.len());
-        Ok(())
+        let bytes = added.saturating_mul(size_of::<T>());
+        self.charge(bytes)?;
+        // With a raised limit the budget can allow more than the system
+        // gives; that ends in an error, not an abort.
+        vec.try_reserve_exact(capacity - vec.len())
+            .map_err(|_| ProfileError::OutOfMemory {
+                bytes: bytes as u64,
+            })
     }
 }
 
 impl Budget {
     /// Reserves room in `vec` for `scale` times its length and a share
-    /// `slack` more, if its capacity is below `scale` times its length and
-    /// the budget can cover it. Returns whether it did. Room is reserved only
-    /// when the forecast outgrows the capacity, so forecasts that change a
-    /// little do not copy the vector each time.
+    /// `slack` more, if its capacity is below `scale` times its length, the
+    /// budget can cover it and the allocation succeeds. Returns whether it
+    /// did. Room is reserved only when the forecast outgrows the capacity, so
+    /// forecasts that change a little do not copy the vector each time.
     pub(crate) fn reserve_forecast<T>(&mut self, vec: &mut Vec<T>, scale: f64, slack: f64) -> bool {
         let forecast = vec.len() as f64 * scale;
         if forecast <= vec.capacity() as f64 {
             return false;
         }
-        let wanted = (forecast * (1.0 + slack)) as usize;
-        let added = (wanted - vec.capacity()).saturating_mul(size_of::<T>()) as u64;
+        let reserved = (forecast * (1.0 + slack)) as usize;
+        let added = (reserved - vec.capacity()).saturating_mul(size_of::<T>()) as u64;
         if self.used.saturating_add(added) > self.max {
             return false;
         }
+        // A forecast is a guess, so an allocation that fails only skips it.
+        if vec.try_reserve_exact(reserved - vec.len()).is_err() {
+            return false;
+        }
         self.used += added;
-        vec.reserve_exact(wanted - vec.len());
         true
     }
 }

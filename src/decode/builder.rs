@@ -17,9 +17,9 @@ use super::validate::RawIds;
 use crate::error::ProfileError;
 use crate::model::{Function, Label, Location, Mapping, Profile, StrId, ValueStore};
 
-/// Longest run of label bytes kept to compare with the next sample's. Go
-/// writes one label of a few bytes per heap sample; a longer run is copied
-/// for nothing when samples differ.
+/// Maximum length of the label bytes kept to compare with the next sample's.
+/// Go writes one label of a few bytes per heap sample, and a longer run is
+/// copied for nothing when samples differ.
 const MAX_REMEMBERED_LABEL_BYTES: usize = 256;
 
 /// Top-level fields that must decode before a wire error is taken as a sign
@@ -54,6 +54,12 @@ pub(super) struct Builder {
 
 /// Offset of the first forecast of the sample arrays' final lengths.
 const FIRST_FORECAST: u64 = 64 << 10;
+
+/// Largest factor by which one forecast grows the sample arrays. Profiles
+/// whose samples are evenly spread then need a few forecasts to reach their
+/// final lengths, and each copies a small share of them. A profile whose
+/// samples end early reserves at most this many times what they take.
+const MAX_FORECAST_GROWTH: f64 = 64.0;
 
 /// Room reserved beyond a forecast length, as a fraction of it: enough that
 /// profiles whose samples are evenly spread, as Go writes them, need no
@@ -182,7 +188,9 @@ impl Builder {
         if forecast.next >= forecast.expected {
             forecast.next = u64::MAX;
         }
-        let scale = forecast.expected as f64 / offset.max(1) as f64;
+        // A profile whose samples end early, before a large table or an
+        // unknown field, would make the full forecast far too large.
+        let scale = (forecast.expected as f64 / offset.max(1) as f64).min(MAX_FORECAST_GROWTH);
         let samples = &mut self.profile.samples;
         let budget = &mut self.budget;
         match &mut samples.values {
@@ -570,8 +578,9 @@ fn push_value(values: &mut ValueStore, value: i64, budget: &mut Budget) -> Resul
     Ok(())
 }
 
-/// Copies the values into eight bytes each, keeping the capacity, and
-/// appends `value`.
+/// Copies the values into eight bytes each and appends `value`. Capacity that
+/// a forecast reserved is not carried over: the next forecast reserves it
+/// again, charged at the new width.
 #[cold]
 fn widen_values(
     values: &mut ValueStore,
@@ -580,7 +589,7 @@ fn widen_values(
 ) -> Result<(), ProfileError> {
     if let ValueStore::Narrow(narrow) = values {
         let mut wide = Vec::new();
-        budget.reserve(&mut wide, narrow.capacity().max(narrow.len() + 1))?;
+        budget.reserve(&mut wide, narrow.len() + 1)?;
         wide.extend(narrow.iter().map(|&value| i64::from(value)));
         *values = ValueStore::Wide(wide);
     }

@@ -1,5 +1,5 @@
 //! Stack frames while a profile is read: the location ids exactly as the file
-//! gives them, in the narrowest width that holds every id seen so far.
+//! gives them, in the narrowest width that fits every id seen so far.
 //!
 //! Go numbers its locations 1 to N in the order it writes them, so the ids
 //! are already the model's location index plus one (see [`Frames`]) and most
@@ -10,22 +10,34 @@
 //! Once the whole profile has been read, [`RawFrames::finish`] checks every
 //! id against the locations the file defines, and renumbers the frames only
 //! when the file numbers its locations some other way.
+//!
+//! An id that does not fit 32 bits would make every frame take eight bytes.
+//! From the first such id on, frames hold tokens instead: the ids numbered in
+//! the order first seen, which fit the narrowest width as the ids of a Go
+//! profile do. Frames stored before it are converted.
 
 use std::collections::HashMap;
 
 use super::budget::Budget;
 use super::builder::FieldError;
-use super::ids::{DIRECT_ID_LIMIT, SPARSE_ENTRY_BYTES};
+use super::ids::{IdMap, DIRECT_ID_LIMIT, SPARSE_ENTRY_BYTES};
 use super::stream::Slice;
 use crate::error::ProfileError;
 use crate::model::{Frames, Tail};
+
+/// Maximum length of a packed list kept to compare with the next sample's.
+/// The copy is not charged to the budget. Stacks in Go heap profiles take a
+/// few hundred bytes at most.
+const MAX_SHARED_LIST_BYTES: usize = 64 << 10;
 
 /// Frames as read, before the ids are checked: each sample's own frames and
 /// its tail, and what the previous sample gave so that the next one can
 /// share its frames.
 pub(super) struct FrameStore {
     ids: RawFrames,
-    /// Where each sample's own frames start, then where the last one's end.
+    /// The ids of the tokens that frames hold once an id did not fit 32 bits.
+    tokens: Option<IdMap>,
+    /// The start of each sample's own frames, then the end of the last one's.
     starts: Vec<u32>,
     tails: Vec<Tail>,
     lens: Vec<u32>,
@@ -47,6 +59,7 @@ impl Default for FrameStore {
     fn default() -> Self {
         FrameStore {
             ids: RawFrames::default(),
+            tokens: None,
             starts: vec![0],
             tails: Vec::new(),
             lens: Vec::new(),
@@ -70,12 +83,12 @@ pub(super) struct FinishedFrames {
     pub(super) order: Order,
 }
 
-/// Frames as read, in the width of the largest id so far.
+/// Frames as read, in the width of the largest value so far: location ids,
+/// or tokens plus one (see [`FrameStore::tokens`]).
 pub(super) enum RawFrames {
     U8(Vec<u8>),
     U16(Vec<u16>),
     U32(Vec<u32>),
-    U64(Vec<u64>),
 }
 
 impl Default for RawFrames {
@@ -162,7 +175,6 @@ impl FrameStore {
             RawFrames::U8(ids) => budget.reserve_forecast(ids, scale, slack),
             RawFrames::U16(ids) => budget.reserve_forecast(ids, scale, slack),
             RawFrames::U32(ids) => budget.reserve_forecast(ids, scale, slack),
-            RawFrames::U64(ids) => budget.reserve_forecast(ids, scale, slack),
         };
         budget.reserve_forecast(&mut self.starts, scale, slack);
         budget.reserve_forecast(&mut self.tails, scale, slack);
@@ -176,7 +188,13 @@ impl FrameStore {
         defined: &[u64],
         budget: &mut Budget,
     ) -> Result<FinishedFrames, ProfileError> {
-        let (frames, order) = self.ids.finish(defined, budget)?;
+        let (frames, order) = match self.tokens {
+            Some(tokens) => (
+                self.ids.finish_tokens(&tokens, defined, budget)?,
+                Order::AsDefined,
+            ),
+            None => self.ids.finish(defined, budget)?,
+        };
         Ok(FinishedFrames {
             frames,
             starts: self.starts,
@@ -231,7 +249,49 @@ impl FrameStore {
         if self.tail != Tail::NONE {
             self.store_tail(budget)?;
         }
-        self.ids.push(id, budget)
+        self.push_id(id, budget)
+    }
+
+    /// Appends the frame of one id, as a token once tokens are in use.
+    fn push_id(&mut self, id: u64, budget: &mut Budget) -> Result<(), PushError> {
+        if id == 0 {
+            return Err(PushError::Zero);
+        }
+        if self.tokens.is_none() && id > u64::from(u32::MAX) {
+            self.start_tokens(budget)?;
+        }
+        let stored = match &mut self.tokens {
+            // A token plus one fits 32 bits: IdMap makes fewer than 2^32 - 1.
+            Some(tokens) => u64::from(tokens.dense(id, budget)?) + 1,
+            None => id,
+        };
+        Ok(self.ids.push(stored, budget)?)
+    }
+
+    /// Appends the frames of a packed list, one id at a time.
+    fn push_ids(&mut self, data: &[u8], budget: &mut Budget) -> Result<(), PushError> {
+        let mut packed = Slice::new(data);
+        while !packed.is_empty() {
+            let id = packed.varint()?;
+            self.push_id(id, budget)?;
+        }
+        Ok(())
+    }
+
+    /// Converts the frames stored so far, which are all ids of 32 bits, to
+    /// tokens.
+    #[cold]
+    fn start_tokens(&mut self, budget: &mut Budget) -> Result<(), ProfileError> {
+        let mut tokens = IdMap::default();
+        let mut converted = RawFrames::default();
+        let len = self.ids.len();
+        for index in 0..len {
+            let id = self.ids.get(index);
+            converted.push(u64::from(tokens.dense(id, budget)?) + 1, budget)?;
+        }
+        self.ids = converted;
+        self.tokens = Some(tokens);
+        Ok(())
     }
 
     /// Appends a packed list of location ids. Sibling stacks share their
@@ -253,16 +313,30 @@ impl FrameStore {
         } else {
             None
         };
-        let result = match shared {
+        let own = match shared {
             Some((start, frames, tail)) => {
                 self.tail = tail;
                 self.shared = frames;
-                self.ids.push_packed(&data[..start], budget)
+                &data[..start]
             }
-            None => self.ids.push_packed(data, budget),
+            None => data,
+        };
+        let result = if self.tokens.is_some() {
+            self.push_ids(own, budget)
+        } else {
+            match self.ids.push_packed(own, budget) {
+                // An id of more than 32 bits stopped it.
+                Ok(Some(stop)) => self.push_ids(&own[stop..], budget),
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            }
         };
         self.last_packed.clear();
-        self.last_packed.extend_from_slice(data);
+        if data.len() <= MAX_SHARED_LIST_BYTES {
+            self.last_packed.extend_from_slice(data);
+        } else {
+            self.packed_only = false;
+        }
         result
     }
 
@@ -375,7 +449,7 @@ fn push_short_ids<T: TryFrom<u16>>(
     Ok(pos)
 }
 
-/// Why a frame could not be stored.
+/// The reason a frame could not be stored.
 pub(super) enum PushError {
     /// The frame refers to location id 0, which the format reserves.
     Zero,
@@ -394,15 +468,16 @@ impl From<ProfileError> for PushError {
     }
 }
 
-/// Copies `data` into a vector of another width, with the same capacity and
-/// at least `spare` more.
+/// Copies `data` into a vector of another width, with room for `spare` more.
+/// Capacity that a forecast reserved is not carried over: the next forecast
+/// reserves it again, charged at the new width.
 fn widened<S: Copy, T: From<S>>(
-    data: &Vec<S>,
+    data: &[S],
     budget: &mut Budget,
     spare: usize,
 ) -> Result<Vec<T>, ProfileError> {
     let mut wide = Vec::new();
-    budget.reserve(&mut wide, data.capacity().max(data.len() + spare))?;
+    budget.reserve(&mut wide, data.len() + spare)?;
     wide.extend(data.iter().map(|&id| T::from(id)));
     Ok(wide)
 }
@@ -429,7 +504,6 @@ impl RawFrames {
             RawFrames::U8(ids) => copy(ids, start, end, budget),
             RawFrames::U16(ids) => copy(ids, start, end, budget),
             RawFrames::U32(ids) => copy(ids, start, end, budget),
-            RawFrames::U64(ids) => copy(ids, start, end, budget),
         }
     }
 
@@ -438,12 +512,25 @@ impl RawFrames {
             RawFrames::U8(ids) => ids.len(),
             RawFrames::U16(ids) => ids.len(),
             RawFrames::U32(ids) => ids.len(),
-            RawFrames::U64(ids) => ids.len(),
         }
     }
 
-    /// Appends a packed list of location ids.
-    fn push_packed(&mut self, data: &[u8], budget: &mut Budget) -> Result<(), PushError> {
+    /// Returns the value stored at `index`.
+    fn get(&self, index: usize) -> u64 {
+        match self {
+            RawFrames::U8(ids) => u64::from(ids[index]),
+            RawFrames::U16(ids) => u64::from(ids[index]),
+            RawFrames::U32(ids) => u64::from(ids[index]),
+        }
+    }
+
+    /// Appends a packed list of location ids. Stops before an id of more
+    /// than 32 bits, and then returns where it starts in `data`.
+    fn push_packed(
+        &mut self,
+        data: &[u8],
+        budget: &mut Budget,
+    ) -> Result<Option<usize>, PushError> {
         if let RawFrames::U8(ids) = self {
             let (one_byte, has_zero) = one_byte_ids(data);
             if one_byte {
@@ -454,11 +541,11 @@ impl RawFrames {
                     budget.reserve(ids, data.len())?;
                 }
                 ids.extend_from_slice(data);
-                return Ok(());
+                return Ok(None);
             }
         }
-        // Runs of short ids take the fast loop; each id that stops it is
-        // decoded on its own, widening the frames if it does not fit.
+        // Runs of short ids take the fast loop. Each id that stops it is
+        // decoded on its own, and widens the frames if it does not fit.
         let mut packed = Slice::new(data);
         while !packed.is_empty() {
             let rest = &data[packed.pos..];
@@ -466,59 +553,55 @@ impl RawFrames {
                 RawFrames::U8(ids) => push_short_ids(ids, rest, budget)?,
                 RawFrames::U16(ids) => push_short_ids(ids, rest, budget)?,
                 RawFrames::U32(ids) => push_short_ids(ids, rest, budget)?,
-                RawFrames::U64(ids) => push_short_ids(ids, rest, budget)?,
             };
             if packed.is_empty() {
                 break;
             }
+            let start = packed.pos;
             let id = packed.varint()?;
+            if id == 0 {
+                return Err(PushError::Zero);
+            }
+            if id > u64::from(u32::MAX) {
+                return Ok(Some(start));
+            }
             self.push(id, budget)?;
         }
-        Ok(())
+        Ok(None)
     }
 
-    /// Appends one location id.
-    fn push(&mut self, id: u64, budget: &mut Budget) -> Result<(), PushError> {
-        if id == 0 {
-            return Err(PushError::Zero);
-        }
+    /// Appends one value, which is not 0 and fits 32 bits.
+    fn push(&mut self, value: u64, budget: &mut Budget) -> Result<(), ProfileError> {
         let fits = match self {
-            RawFrames::U8(_) => id <= u64::from(u8::MAX),
-            RawFrames::U16(_) => id <= u64::from(u16::MAX),
-            RawFrames::U32(_) => id <= u64::from(u32::MAX),
-            RawFrames::U64(_) => true,
+            RawFrames::U8(_) => value <= u64::from(u8::MAX),
+            RawFrames::U16(_) => value <= u64::from(u16::MAX),
+            RawFrames::U32(_) => true,
         };
         if !fits {
-            return Ok(self.push_widening(id, budget)?);
+            return self.push_widening(value, budget);
         }
         match self {
-            RawFrames::U8(ids) => push_one(ids, id as u8, budget)?,
-            RawFrames::U16(ids) => push_one(ids, id as u16, budget)?,
-            RawFrames::U32(ids) => push_one(ids, id as u32, budget)?,
-            RawFrames::U64(ids) => push_one(ids, id, budget)?,
+            RawFrames::U8(ids) => push_one(ids, value as u8, budget)?,
+            RawFrames::U16(ids) => push_one(ids, value as u16, budget)?,
+            RawFrames::U32(ids) => push_one(ids, value as u32, budget)?,
         }
         Ok(())
     }
 
-    /// Moves the frames into the width that holds `id`, then appends it.
+    /// Moves the frames into the width that fits `value`, then appends it.
     #[cold]
-    fn push_widening(&mut self, id: u64, budget: &mut Budget) -> Result<(), ProfileError> {
-        let to_u16 = id <= u64::from(u16::MAX);
-        let to_u32 = id <= u64::from(u32::MAX);
+    fn push_widening(&mut self, value: u64, budget: &mut Budget) -> Result<(), ProfileError> {
+        let to_u16 = value <= u64::from(u16::MAX);
         *self = match std::mem::take(self) {
             RawFrames::U8(ids) if to_u16 => RawFrames::U16(widened(&ids, budget, 1)?),
-            RawFrames::U8(ids) if to_u32 => RawFrames::U32(widened(&ids, budget, 1)?),
-            RawFrames::U8(ids) => RawFrames::U64(widened(&ids, budget, 1)?),
-            RawFrames::U16(ids) if to_u32 => RawFrames::U32(widened(&ids, budget, 1)?),
-            RawFrames::U16(ids) => RawFrames::U64(widened(&ids, budget, 1)?),
-            RawFrames::U32(ids) => RawFrames::U64(widened(&ids, budget, 1)?),
-            RawFrames::U64(ids) => RawFrames::U64(ids),
+            RawFrames::U8(ids) => RawFrames::U32(widened(&ids, budget, 1)?),
+            RawFrames::U16(ids) => RawFrames::U32(widened(&ids, budget, 1)?),
+            RawFrames::U32(ids) => RawFrames::U32(ids),
         };
         match self {
-            RawFrames::U16(ids) => ids.push(id as u16),
-            RawFrames::U32(ids) => ids.push(id as u32),
-            RawFrames::U64(ids) => ids.push(id),
-            RawFrames::U8(_) => unreachable!("an id that needs widening never fits one byte"),
+            RawFrames::U16(ids) => ids.push(value as u16),
+            RawFrames::U32(ids) => ids.push(value as u32),
+            RawFrames::U8(_) => unreachable!("a value that needs widening never fits one byte"),
         }
         Ok(())
     }
@@ -526,9 +609,9 @@ impl RawFrames {
     /// Checks every frame against the location ids the file defines,
     /// `defined[i]` being the id of location `i`, and returns the frames of
     /// the model. When the ids are 1 to N in some order, the frames stay as
-    /// they are and `order` says where each location belongs: the caller
-    /// moves location `i` to index `defined[i] - 1`. Otherwise every frame is
-    /// renumbered to its location's index plus one.
+    /// they are, and with [`Order::ById`] the caller moves location `i` to
+    /// index `defined[i] - 1`. Otherwise every frame is renumbered to its
+    /// location's index plus one.
     fn finish(self, defined: &[u64], budget: &mut Budget) -> Result<(Frames, Order), ProfileError> {
         let count = defined.len() as u64;
         let numbered = defined.iter().all(|&id| (1..=count).contains(&id));
@@ -546,12 +629,6 @@ impl RawFrames {
                 RawFrames::U8(ids) => Frames::Byte(checked(ids, count)?),
                 RawFrames::U16(ids) => Frames::Narrow(checked(ids, count)?),
                 RawFrames::U32(ids) => Frames::Wide(checked(ids, count)?),
-                RawFrames::U64(ids) => {
-                    return Err(match ids.iter().find(|&&id| id > count) {
-                        Some(&id) => undefined(id),
-                        None => ProfileError::invalid("a location id does not fit 32 bits"),
-                    })
-                }
             };
             return Ok((frames, order));
         }
@@ -560,9 +637,32 @@ impl RawFrames {
             RawFrames::U8(ids) => renumber.apply(&ids, budget)?,
             RawFrames::U16(ids) => renumber.apply(&ids, budget)?,
             RawFrames::U32(ids) => renumber.apply(&ids, budget)?,
-            RawFrames::U64(ids) => renumber.apply(&ids, budget)?,
         };
         Ok((frames, Order::AsDefined))
+    }
+
+    /// Returns the frames of the model for frames that hold tokens plus one,
+    /// `tokens` giving the id of each token, and checks every id against the
+    /// locations the file defines.
+    fn finish_tokens(
+        self,
+        tokens: &IdMap,
+        defined: &[u64],
+        budget: &mut Budget,
+    ) -> Result<Frames, ProfileError> {
+        let renumber = Renumber::new(defined, budget)?;
+        let mut stored = Vec::new();
+        budget.reserve(&mut stored, tokens.raw.len())?;
+        for &id in &tokens.raw {
+            stored.push(renumber.get(id)?);
+        }
+        // Every value is a token plus one, so the index is in range.
+        let lookup = |value: u64| Ok(stored[value as usize - 1]);
+        match self {
+            RawFrames::U8(ids) => renumber.apply_with(&ids, budget, lookup),
+            RawFrames::U16(ids) => renumber.apply_with(&ids, budget, lookup),
+            RawFrames::U32(ids) => renumber.apply_with(&ids, budget, lookup),
+        }
     }
 }
 
@@ -573,7 +673,7 @@ fn push_one<T>(ids: &mut Vec<T>, id: T, budget: &mut Budget) -> Result<(), Profi
     Ok(())
 }
 
-/// Where the model's location `i` comes from.
+/// The source of the model's location `i`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Order {
     /// The `i`th location the file defines.
@@ -647,33 +747,45 @@ impl Renumber {
         }
     }
 
+    /// Renumbers frames that hold location ids.
     fn apply<T: Copy + Into<u64>>(
         &self,
         ids: &[T],
         budget: &mut Budget,
     ) -> Result<Frames, ProfileError> {
-        if self.count <= usize::from(u8::MAX) {
-            Ok(Frames::Byte(self.map(ids, budget, |s| s as u8)?))
-        } else if self.count <= usize::from(u16::MAX) {
-            Ok(Frames::Narrow(self.map(ids, budget, |s| s as u16)?))
-        } else {
-            Ok(Frames::Wide(self.map(ids, budget, |s| s)?))
-        }
+        self.apply_with(ids, budget, |id| self.get(id))
     }
 
-    fn map<T: Copy + Into<u64>, U>(
+    /// Renumbers frames whose values `lookup` turns into location indexes
+    /// plus one, in the narrowest width for the number of locations.
+    fn apply_with<T: Copy + Into<u64>>(
         &self,
         ids: &[T],
         budget: &mut Budget,
-        narrow: impl Fn(u32) -> U,
-    ) -> Result<Vec<U>, ProfileError> {
-        let mut out = Vec::new();
-        budget.reserve(&mut out, ids.len())?;
-        for &id in ids {
-            out.push(narrow(self.get(id.into())?));
+        lookup: impl Fn(u64) -> Result<u32, ProfileError>,
+    ) -> Result<Frames, ProfileError> {
+        if self.count <= usize::from(u8::MAX) {
+            Ok(Frames::Byte(map(ids, budget, &lookup, |s| s as u8)?))
+        } else if self.count <= usize::from(u16::MAX) {
+            Ok(Frames::Narrow(map(ids, budget, &lookup, |s| s as u16)?))
+        } else {
+            Ok(Frames::Wide(map(ids, budget, &lookup, |s| s)?))
         }
-        Ok(out)
     }
+}
+
+fn map<T: Copy + Into<u64>, U>(
+    ids: &[T],
+    budget: &mut Budget,
+    lookup: &impl Fn(u64) -> Result<u32, ProfileError>,
+    narrow: impl Fn(u32) -> U,
+) -> Result<Vec<U>, ProfileError> {
+    let mut out = Vec::new();
+    budget.reserve(&mut out, ids.len())?;
+    for &id in ids {
+        out.push(narrow(lookup(id.into())?));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -729,12 +841,15 @@ mod tests {
 
     /// Returns the stack of every sample, following tails.
     fn stacks(store: &FrameStore) -> Vec<Vec<u64>> {
-        let ids: Vec<u64> = match &store.ids {
-            RawFrames::U8(ids) => ids.iter().map(|&id| u64::from(id)).collect(),
-            RawFrames::U16(ids) => ids.iter().map(|&id| u64::from(id)).collect(),
-            RawFrames::U32(ids) => ids.iter().map(|&id| u64::from(id)).collect(),
-            RawFrames::U64(ids) => ids.clone(),
-        };
+        let ids: Vec<u64> = (0..store.ids.len())
+            .map(|index| {
+                let value = store.ids.get(index);
+                match &store.tokens {
+                    Some(tokens) => tokens.raw[value as usize - 1],
+                    None => value,
+                }
+            })
+            .collect();
         let segment = |sample: usize, offset: usize| {
             let start = store.starts[sample] as usize + offset;
             ids[start..store.starts[sample + 1] as usize].to_vec()
@@ -871,16 +986,42 @@ mod tests {
     fn frames_widen_for_each_larger_id() {
         let mut budget = budget();
         let mut frames = RawFrames::default();
-        let ids = [5, 200, 300, 70_000, 1 << 33, 7];
-        assert!(frames.push_packed(&varints(&ids[..3]), &mut budget).is_ok());
+        assert!(frames
+            .push_packed(&varints(&[5, 200, 300]), &mut budget)
+            .is_ok());
         assert!(matches!(&frames, RawFrames::U16(_)));
-        assert!(frames.push(ids[3], &mut budget).is_ok());
+        assert!(frames.push(70_000, &mut budget).is_ok());
         assert!(matches!(&frames, RawFrames::U32(_)));
-        assert!(frames.push_packed(&varints(&ids[4..]), &mut budget).is_ok());
-        match &frames {
-            RawFrames::U64(stored) => assert_eq!(stored, &ids),
-            _ => panic!("frames did not widen to 64 bits"),
-        }
+        let stored: Vec<u64> = (0..frames.len()).map(|i| frames.get(i)).collect();
+        assert_eq!(stored, [5, 200, 300, 70_000]);
+    }
+
+    #[test]
+    fn ids_beyond_32_bits_turn_frames_into_tokens() {
+        // The first list stops at the large id and goes on with tokens; the
+        // frames stored before it become tokens too.
+        let expected = vec![
+            vec![5, 300, 70_000],
+            vec![9, 1 << 33, 7, 300],
+            vec![u64::MAX, 7, 300],
+        ];
+        let store = store_packed(&expected);
+        assert_eq!(stacks(&store), expected);
+        assert!(store.tokens.is_some(), "no tokens");
+        // The third stack shares its last two frames with the second.
+        assert_eq!(store.ids.len(), 3 + 4 + 1);
+        // Seven distinct ids take one-byte tokens.
+        assert!(matches!(&store.ids, RawFrames::U8(_)));
+    }
+
+    #[test]
+    fn raw_frames_stop_before_a_64_bit_id() {
+        let mut budget = budget();
+        let mut frames = RawFrames::default();
+        let data = varints(&[3, 1 << 40, 4]);
+        let stop = frames.push_packed(&data, &mut budget);
+        assert!(matches!(stop, Ok(Some(1))), "did not stop after one byte");
+        assert_eq!(frames.len(), 1);
     }
 
     #[test]
@@ -895,7 +1036,19 @@ mod tests {
             frames.push_packed(&varints(&[300, 0]), &mut budget),
             Err(PushError::Zero)
         ));
-        assert!(matches!(frames.push(0, &mut budget), Err(PushError::Zero)));
+        assert!(matches!(
+            frames.push_packed(&[0x80, 0x00], &mut budget),
+            Err(PushError::Zero)
+        ));
+        let mut store = FrameStore::default();
+        store.start_sample();
+        assert!(matches!(store.push(0, &mut budget), Err(PushError::Zero)));
+        // With tokens in use.
+        assert!(store.push(1 << 40, &mut budget).is_ok());
+        assert!(matches!(
+            store.push_packed(&varints(&[3, 0]), &mut budget),
+            Err(PushError::Zero)
+        ));
     }
 
     #[test]
@@ -910,7 +1063,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_one_to_n_out_of_order_are_sorted_by_id() {
+    fn unordered_ids_are_sorted() {
         let mut budget = budget();
         let mut frames = RawFrames::default();
         assert!(frames.push_packed(&[2, 1, 3], &mut budget).is_ok());
@@ -922,19 +1075,19 @@ mod tests {
 
     #[test]
     fn sparse_ids_are_renumbered_in_definition_order() {
-        let mut budget = budget();
-        let mut frames = RawFrames::default();
-        let ids = [900, 7, 1 << 40, 7];
-        assert!(frames.push_packed(&varints(&ids), &mut budget).is_ok());
-        let finished = frames.finish(&[7, 1 << 40, 900], &mut budget);
-        let (frames, order) = finished.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(stored(&frames), [3, 1, 2, 1]);
-        assert!(matches!(frames, Frames::Byte(_)));
-        assert_eq!(order, Order::AsDefined);
+        for ids in [[900, 7, 1 << 19, 7], [900, 7, 1 << 40, 7]] {
+            let store = store_packed(&[ids.to_vec()]);
+            let mut budget = budget();
+            let finished = store.finish(&[7, ids[2], 900], &mut budget);
+            let finished = finished.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(stored(&finished.frames), [3, 1, 2, 1], "ids {ids:?}");
+            assert!(matches!(finished.frames, Frames::Byte(_)));
+            assert_eq!(finished.order, Order::AsDefined);
+        }
     }
 
     #[test]
-    fn an_undefined_id_is_named() {
+    fn undefined_id_is_named() {
         for defined in [&[1u64, 2][..], &[1, 5]] {
             let mut budget = budget();
             let mut frames = RawFrames::default();
@@ -949,11 +1102,10 @@ mod tests {
     }
 
     #[test]
-    fn a_64_bit_id_that_is_not_defined_is_named() {
+    fn undefined_64_bit_id_is_named() {
+        let store = store_packed(&[vec![1, 1 << 35]]);
         let mut budget = budget();
-        let mut frames = RawFrames::default();
-        assert!(frames.push(1 << 35, &mut budget).is_ok());
-        let error = frames.finish(&[1], &mut budget).err();
+        let error = store.finish(&[1], &mut budget).err();
         let message = error.map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("location id 34359738368"), "{message}");
     }

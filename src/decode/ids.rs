@@ -10,8 +10,13 @@ use crate::error::ProfileError;
 
 /// Ids below this bound map through a table, larger ones through a hash map.
 /// The table costs 4 bytes per slot up to the largest id seen, at most 4 MiB
-/// per id space, which the budget does not charge.
+/// per id space, which the budget does not charge. [`IdMap`] also takes
+/// larger ids into its table while they stay below a few times the number
+/// of ids, as ids numbered from 1 do, and charges those slots.
 pub(super) const DIRECT_ID_LIMIT: u64 = 1 << 20;
+
+/// Slots of the direct table allowed per id seen, beyond [`DIRECT_ID_LIMIT`].
+const DIRECT_SLOTS_PER_ID: u64 = 4;
 
 /// Estimated memory of one hash map entry of a `u64` key and a `u32` value:
 /// a 16-byte slot and a control byte, with up to 2.3 slots per entry because
@@ -33,8 +38,8 @@ impl IdMap {
     /// An id already in the direct table costs one bounds check.
     #[inline]
     pub(super) fn dense(&mut self, id: u64, budget: &mut Budget) -> Result<u32, ProfileError> {
-        // The table is never longer than DIRECT_ID_LIMIT, so an id that
-        // does not fit a usize cannot be in it.
+        // The table is never longer than a usize can count, so an id that
+        // does not fit one cannot be in it.
         let slot = usize::try_from(id).ok().and_then(|i| self.direct.get(i));
         match slot {
             Some(&slot) if slot != 0 => Ok(slot - 1),
@@ -46,9 +51,20 @@ impl IdMap {
     /// table.
     #[inline(never)]
     fn dense_slow(&mut self, id: u64, budget: &mut Budget) -> Result<u32, ProfileError> {
-        if id < DIRECT_ID_LIMIT {
+        // An id that went to the hash map while the table was shorter stays
+        // there.
+        if !self.sparse.is_empty() {
+            if let Some(&dense) = self.sparse.get(&id) {
+                return Ok(dense);
+            }
+        }
+        let bound = DIRECT_ID_LIMIT.max((self.raw.len() as u64 + 1) * DIRECT_SLOTS_PER_ID);
+        if id < bound {
             let slot = id as usize;
             if slot >= self.direct.len() {
+                let charged = |len: usize| len.saturating_sub(DIRECT_ID_LIMIT as usize);
+                let added = charged(slot + 1) - charged(self.direct.len());
+                budget.charge(added * size_of::<u32>())?;
                 self.direct.resize(slot + 1, 0);
             }
             if self.direct[slot] == 0 {
@@ -174,6 +190,27 @@ mod tests {
         }
         assert_eq!(ids.direct.len() as u64, DIRECT_ID_LIMIT);
         assert_eq!(ids.raw, ids_in_order);
+    }
+
+    #[test]
+    fn ids_numbered_from_one_stay_in_the_table() {
+        let mut budget = Budget::for_limit(1 << 30);
+        let mut ids = IdMap::default();
+        // An id beyond the table goes to the hash map, and keeps its index
+        // once the table has grown past it.
+        let early = 3 * DIRECT_ID_LIMIT;
+        assert_eq!(ids.dense(early, &mut budget).ok(), Some(0));
+        for id in 1..=2 * DIRECT_ID_LIMIT {
+            assert_eq!(ids.dense(id, &mut budget).ok(), Some(id as u32));
+        }
+        assert_eq!(ids.sparse.len(), 1);
+        assert_eq!(ids.direct.len() as u64, 2 * DIRECT_ID_LIMIT + 1);
+        assert_eq!(ids.dense(early, &mut budget).ok(), Some(0));
+        assert_eq!(
+            ids.dense(early + 1, &mut budget).ok(),
+            Some(2 * DIRECT_ID_LIMIT as u32 + 1)
+        );
+        assert_eq!(ids.sparse.len(), 1);
     }
 
     #[test]

@@ -83,8 +83,8 @@ pub fn read_bytes(data: &[u8], options: &ReadOptions) -> Result<Profile, Profile
     read(data, options, sizes)
 }
 
-/// What the reader knows of an input's size before reading it, which lets
-/// the decoder reserve its arrays once instead of growing them many times.
+/// The sizes known of an input before reading it, which let the decoder
+/// reserve its arrays once instead of growing them many times.
 #[derive(Clone, Copy)]
 struct Sizes {
     /// Bytes as stored, perhaps gzipped; 0 when unknown.

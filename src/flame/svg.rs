@@ -103,6 +103,7 @@ pub(super) fn write_scaled(
     factor: f64,
 ) -> io::Result<Drawn> {
     let names = DisplayNames::new(stacks.iter().map(|s| s.frames.as_slice()), options);
+    check_text_size(&names, stacks.iter().map(|s| s.frames.as_slice()))?;
     let mut summary = SvgSummary::default();
     let mut total_count: u64 = 0;
     let mut lines = Vec::with_capacity(stacks.len());
@@ -145,6 +146,7 @@ pub fn write_diff_svg(
     options: &SvgOptions,
 ) -> io::Result<SvgSummary> {
     let names = DisplayNames::new(stacks.iter().map(|s| s.frames.as_slice()), options);
+    check_text_size(&names, stacks.iter().map(|s| s.frames.as_slice()))?;
     let scale = 1.0;
     let mut summary = SvgSummary::default();
     let mut lines = Vec::with_capacity(stacks.len());
@@ -190,6 +192,35 @@ fn draw(out: &mut dyn Write, lines: &[String], options: &mut Options<'_>) -> io:
     flamegraph::from_lines(options, lines.iter().map(String::as_str), out)
 }
 
+/// Largest folded text an SVG is drawn from. inferno takes the stacks as
+/// lines of text, which a small file of deep stacks with long names can make
+/// many gigabytes long. The largest profile of BENCHMARKS.md takes 77 MB.
+const MAX_SVG_TEXT_BYTES: usize = 1 << 30;
+
+/// Fails with `InvalidInput` when the stacks would take more than
+/// [`MAX_SVG_TEXT_BYTES`] as folded text.
+fn check_text_size<'a>(
+    names: &DisplayNames,
+    stacks: impl Iterator<Item = &'a [Frame]>,
+) -> io::Result<()> {
+    let mut size: usize = 0;
+    for frames in stacks {
+        // The separators and the counts after each line take a few bytes more.
+        size = size.saturating_add(names.joined_len(frames) + 24);
+        if size > MAX_SVG_TEXT_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "the stacks take more than {} as folded text, the most an SVG is drawn \
+                     from; write collapsed stacks with --folded instead",
+                    crate::error::format_size(MAX_SVG_TEXT_BYTES as u64)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Picks the multiplier for inferno's counts: 1 when every value is a whole
 /// number, else [`FRACTION_SCALE`].
 fn value_scale(mut values: impl Iterator<Item = f64>) -> f64 {
@@ -231,6 +262,12 @@ impl DisplayNames {
             })
             .collect();
         DisplayNames { names }
+    }
+
+    /// Returns the length of what [`DisplayNames::join`] returns.
+    fn joined_len(&self, frames: &[Frame]) -> usize {
+        let names: usize = frames.iter().map(|frame| self.names[frame].len()).sum();
+        names + frames.len().saturating_sub(1)
     }
 
     fn join(&self, frames: &[Frame]) -> String {

@@ -336,7 +336,7 @@ fn keep_names_wide(table: &mut Table, width: usize) {
 /// Display names of the table's sites: import paths dropped where that stays
 /// unambiguous, then the middle cut out of names longer than the column.
 fn site_names(sites: &[&SiteGrowth], width: usize) -> Vec<String> {
-    let shortener = Shortener::new(sites.iter().map(|s| s.key.function.as_str()));
+    let shortener = Shortener::new(sites.iter().map(|s| &*s.key.function));
     let names: Vec<String> = sites
         .iter()
         .map(|site| {

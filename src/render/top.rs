@@ -46,7 +46,7 @@ pub fn write_table(out: &mut dyn Write, file: &str, report: &TopReport) -> io::R
             value(report.drop_threshold)
         )?;
     }
-    let names = Shortener::new(report.rows.iter().map(|row| row.site.function.as_str()));
+    let names = Shortener::new(report.rows.iter().map(|row| &*row.site.function));
     let mut table = Table::new();
     table
         .load_preset(presets::NOTHING)
