@@ -2,6 +2,8 @@
 //! number of tasks a service handles: chains of wrappers, growing buffers,
 //! unbounded collections and leaked goroutines.
 
+#![forbid(unsafe_code)]
+
 pub mod analysis;
 pub mod cli;
 pub mod decode;

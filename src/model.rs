@@ -58,14 +58,16 @@ pub struct Line {
     pub line: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A location as the analysis uses it. The decoder checks each location's
+/// mapping id and reads its folded flag, but keeps neither: nothing reads
+/// them afterwards, and a profile may hold hundreds of thousands of
+/// locations, each of which then takes 16 bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
     pub address: u64,
-    pub mapping: Option<MappingId>,
     /// Range in [`Profile::lines`]; the first line is the innermost inlined
     /// callee and the last is the function the code was compiled into.
     pub lines: Range<u32>,
-    pub is_folded: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,7 +147,6 @@ struct StackStore<'a> {
     frames: &'a Frames,
     starts: &'a [u32],
     tails: &'a [Tail],
-    lens: &'a [u32],
 }
 
 /// A run of stored frames of a stack, each a [`LocId`] plus one as in
@@ -340,6 +341,78 @@ impl Iterator for StackIter<'_> {
     }
 }
 
+/// One small number per sample, each stored in the fewest bytes that hold
+/// every number so far: one, two or four. Stack lengths and label set
+/// indexes mostly take one byte each.
+#[derive(Clone, Debug)]
+pub(crate) enum SmallNumbers {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Default for SmallNumbers {
+    fn default() -> Self {
+        SmallNumbers::U8(Vec::new())
+    }
+}
+
+impl SmallNumbers {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            SmallNumbers::U8(numbers) => numbers.len(),
+            SmallNumbers::U16(numbers) => numbers.len(),
+            SmallNumbers::U32(numbers) => numbers.len(),
+        }
+    }
+
+    pub(crate) fn iter(&self) -> SmallIter<'_> {
+        match self {
+            SmallNumbers::U8(numbers) => SmallIter::U8(numbers.iter()),
+            SmallNumbers::U16(numbers) => SmallIter::U16(numbers.iter()),
+            SmallNumbers::U32(numbers) => SmallIter::U32(numbers.iter()),
+        }
+    }
+
+    /// Returns number `index`; panics if there is none.
+    #[inline]
+    pub(crate) fn get(&self, index: usize) -> u32 {
+        match self {
+            SmallNumbers::U8(numbers) => u32::from(numbers[index]),
+            SmallNumbers::U16(numbers) => u32::from(numbers[index]),
+            SmallNumbers::U32(numbers) => numbers[index],
+        }
+    }
+}
+
+/// Iterator over [`SmallNumbers`], in order.
+pub(crate) enum SmallIter<'a> {
+    U8(std::slice::Iter<'a, u8>),
+    U16(std::slice::Iter<'a, u16>),
+    U32(std::slice::Iter<'a, u32>),
+}
+
+impl Iterator for SmallIter<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            SmallIter::U8(numbers) => numbers.next().map(|&n| u32::from(n)),
+            SmallIter::U16(numbers) => numbers.next().map(|&n| u32::from(n)),
+            SmallIter::U32(numbers) => numbers.next().copied(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            SmallIter::U8(numbers) => numbers.size_hint(),
+            SmallIter::U16(numbers) => numbers.size_hint(),
+            SmallIter::U32(numbers) => numbers.size_hint(),
+        }
+    }
+}
+
 /// The values of all samples, row by row: in four bytes each while every
 /// value of the profile fits, as in most heap profiles, else in eight.
 #[derive(Clone, Debug)]
@@ -360,7 +433,6 @@ impl Samples {
             frames: &self.frames,
             starts: &self.stack_starts,
             tails: &self.tails,
-            lens: &self.stack_lens,
         }
     }
 }
@@ -470,10 +542,11 @@ pub struct Samples {
     pub(crate) stack_starts: Vec<u32>,
     pub(crate) tails: Vec<Tail>,
     /// Frames in each sample's whole stack.
-    pub(crate) stack_lens: Vec<u32>,
+    pub(crate) stack_lens: SmallNumbers,
     pub(crate) frames: Frames,
     pub(crate) values: ValueStore,
-    pub(crate) label_sets: Vec<u32>,
+    /// The index in [`Profile::label_sets`] of each sample's labels.
+    pub(crate) label_sets: SmallNumbers,
     pub(crate) width: usize,
 }
 
@@ -491,7 +564,8 @@ pub struct SampleIter<'a> {
     store: StackStore<'a>,
     index: u32,
     values: ValueRows<'a>,
-    label_sets: std::slice::Iter<'a, u32>,
+    label_sets: SmallIter<'a>,
+    lens: SmallIter<'a>,
     sets: &'a [Vec<Label>],
 }
 
@@ -500,7 +574,8 @@ impl<'a> Iterator for SampleIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Sample<'a>> {
-        let set = *self.label_sets.next()?;
+        let set = self.label_sets.next()?;
+        let len = self.lens.next()?;
         let values = self.values.next()?;
         let sample = self.index;
         self.index += 1;
@@ -508,7 +583,7 @@ impl<'a> Iterator for SampleIter<'a> {
             stack: Stack {
                 store: self.store,
                 sample,
-                len: self.store.lens[sample as usize],
+                len,
             },
             values,
             labels: &self.sets[set as usize],
@@ -601,10 +676,10 @@ impl Profile {
             stack: Stack {
                 store: samples.stack_store(),
                 sample: index as u32,
-                len: samples.stack_lens[index],
+                len: samples.stack_lens.get(index),
             },
             values: samples.values.row(index * width, (index + 1) * width),
-            labels: &self.label_sets[samples.label_sets[index] as usize],
+            labels: &self.label_sets[samples.label_sets.get(index) as usize],
         }
     }
 
@@ -616,6 +691,7 @@ impl Profile {
             // Values have a width of at least 1 whenever there are samples.
             values: samples.values.rows(samples.width.max(1)),
             label_sets: samples.label_sets.iter(),
+            lens: samples.stack_lens.iter(),
             sets: &self.label_sets,
         }
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::sampling::Sampling;
-use crate::model::{FrameId, LocId, Profile, Segment, Stack, StrId, Tail};
+use crate::model::{FrameId, FuncId, LocId, Profile, Segment, Stack, StrId, Tail};
 
 /// Grouping of samples into sites, as `go tool pprof -functions` and `-lines`
 /// group them.
@@ -176,6 +176,9 @@ impl SiteTable {
 /// Marks a location of more than one site in [`LocationSites::single`].
 const SEVERAL: u32 = u32::MAX;
 
+/// Marks a function whose site is not known yet.
+const UNKNOWN_SITE: u32 = u32::MAX;
+
 /// The site of every frame of every location, computed once per profile.
 pub struct LocationSites {
     starts: Vec<u32>,
@@ -202,6 +205,12 @@ impl LocationSites {
                 .get_or_insert_with(|| Name::new(profile.str(id)))
                 .clone()
         };
+        // The site of each function, or of each function and line, once
+        // known: a profile has far fewer of them than locations, and looking
+        // one up here costs less than hashing its name.
+        let mut by_function = vec![UNKNOWN_SITE; profile.functions.len()];
+        let mut by_line: HashMap<(FuncId, i64), u32, foldhash::fast::RandomState> =
+            HashMap::default();
         for (i, location) in profile.locations.iter().enumerate() {
             let lines = profile.location_lines(LocId(i as u32));
             if lines.is_empty() {
@@ -214,20 +223,30 @@ impl LocationSites {
                 this.sites.push(site);
             }
             for line in lines {
-                let function = profile.function(line.function);
-                let key = match granularity {
-                    Granularity::Functions => SiteKey {
-                        function: name(function.name),
-                        file: None,
-                        line: None,
-                    },
-                    Granularity::Lines => SiteKey {
-                        function: name(function.name),
-                        file: Some(name(function.filename)),
-                        line: Some(line.line),
-                    },
+                let site = match granularity {
+                    Granularity::Functions => {
+                        let known = &mut by_function[line.function.index()];
+                        if *known == UNKNOWN_SITE {
+                            let function = profile.function(line.function);
+                            *known = this.intern(SiteKey {
+                                function: name(function.name),
+                                file: None,
+                                line: None,
+                            });
+                        }
+                        *known
+                    }
+                    Granularity::Lines => *by_line
+                        .entry((line.function, line.line))
+                        .or_insert_with(|| {
+                            let function = profile.function(line.function);
+                            this.intern(SiteKey {
+                                function: name(function.name),
+                                file: Some(name(function.filename)),
+                                line: Some(line.line),
+                            })
+                        }),
                 };
-                let site = this.intern(key);
                 this.sites.push(site);
             }
             let start = *this.starts.last().unwrap_or(&0) as usize;

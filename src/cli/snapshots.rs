@@ -1,6 +1,8 @@
 //! Reading a set of snapshots in parallel and choosing the x axis of the fit.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{bail, Context, Result};
 
@@ -9,37 +11,89 @@ use crate::analysis::sites::Granularity;
 use crate::decode::{read_file, ReadOptions};
 
 /// Reads and reduces every file, using all cores; results keep input order.
+///
+/// Reading a large profile keeps two threads busy, one inflating and one
+/// decoding, so at most half as many files as there are cores are read at
+/// once. A thread that has read a file reduces it and drops the profile
+/// while the next file is read. On two cores the two profiles of a diff are
+/// then never held in memory together, and the reduction of the first
+/// overlaps the reading of the second.
 pub(crate) fn read_reduced(
     paths: &[PathBuf],
     options: &ReadOptions,
     granularity: Granularity,
 ) -> Result<Vec<Reduced>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(paths.len())
-        .max(1);
-    let mut results: Vec<Option<Result<Reduced>>> = (0..paths.len()).map(|_| None).collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = cores.min(paths.len()).max(1);
+    let reading = Permits::new((cores / 2).max(1));
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<Reduced>>>> =
+        (0..paths.len()).map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
-        let chunks = results.chunks_mut(paths.len().div_ceil(workers));
-        for (chunk_index, chunk) in chunks.enumerate() {
-            let start = chunk_index * paths.len().div_ceil(workers);
-            scope.spawn(move || {
-                for (offset, slot) in chunk.iter_mut().enumerate() {
-                    let path = &paths[start + offset];
-                    *slot = Some(read_one(path, options, granularity));
-                }
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(index) else {
+                    break;
+                };
+                let result = read_one(path, options, granularity, &reading);
+                *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             });
         }
     });
     results
         .into_iter()
-        .map(|r| r.unwrap_or_else(|| bail!("a reader thread stopped early")))
+        .map(|slot| {
+            let result = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+            result.unwrap_or_else(|| bail!("a reader thread stopped early"))
+        })
         .collect()
 }
 
-fn read_one(path: &Path, options: &ReadOptions, granularity: Granularity) -> Result<Reduced> {
-    let profile = read_file(path, options)?;
+fn read_one(
+    path: &Path,
+    options: &ReadOptions,
+    granularity: Granularity,
+    reading: &Permits,
+) -> Result<Reduced> {
+    let profile = {
+        let _permit = reading.acquire();
+        read_file(path, options)?
+    };
     Ok(reduce(&path.display().to_string(), &profile, granularity))
+}
+
+/// A counting semaphore: at most `n` holders of a [`Permit`] at once.
+struct Permits {
+    free: Mutex<usize>,
+    released: Condvar,
+}
+
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn new(n: usize) -> Self {
+        Permits {
+            free: Mutex::new(n),
+            released: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.released.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.released.notify_one();
+    }
 }
 
 /// File name endings read from a folder.
@@ -305,7 +359,7 @@ pub(crate) fn axis_from_timestamps(timestamps: &[(String, i64)]) -> Result<Axis>
 
 #[cfg(test)]
 mod tests {
-    use super::{axis_from_timestamps, last_number, AxisSource};
+    use super::{axis_from_timestamps, last_number, AxisSource, Ordering, Permits};
 
     #[test]
     fn last_number_reads_task_counts() {
@@ -336,5 +390,29 @@ mod tests {
             error.to_string().starts_with("b.pb.gz has no timestamp"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn permits_bound_the_holders_at_once() {
+        use std::sync::atomic::AtomicUsize;
+        let permits = Permits::new(2);
+        let holding = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..6 {
+                scope.spawn(|| {
+                    for _ in 0..50 {
+                        let _permit = permits.acquire();
+                        let now = holding.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        holding.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= 2, "{most} threads held a permit at once");
+        assert_eq!(*permits.free.lock().expect("lock"), 2);
     }
 }

@@ -12,6 +12,7 @@ use super::budget::Budget;
 use super::frames::{FinishedFrames, FrameStore, Order, PushError};
 use super::ids::{resolve, IdMap};
 use super::labels::LabelSets;
+use super::small;
 use super::stream::{FieldReader, Slice, LEN, VARINT};
 use super::validate::RawIds;
 use crate::error::ProfileError;
@@ -34,7 +35,7 @@ pub(super) struct Builder {
     pub(super) location_ids: IdMap,
     pub(super) function_ids: IdMap,
     pub(super) mapping_ids: IdMap,
-    pub(super) locations: Vec<Option<Location>>,
+    pub(super) locations: Vec<Location>,
     pub(super) functions: Vec<Option<Function>>,
     pub(super) mappings: Vec<Option<Mapping>>,
     frames: FrameStore,
@@ -197,7 +198,7 @@ impl Builder {
             ValueStore::Narrow(values) => budget.reserve_forecast(values, scale, FORECAST_SLACK),
             ValueStore::Wide(values) => budget.reserve_forecast(values, scale, FORECAST_SLACK),
         };
-        budget.reserve_forecast(&mut samples.label_sets, scale, FORECAST_SLACK);
+        small::reserve_forecast(&mut samples.label_sets, budget, scale, FORECAST_SLACK);
         self.frames.reserve_forecast(budget, scale, FORECAST_SLACK);
     }
 
@@ -406,11 +407,7 @@ impl Builder {
                 set
             }
         };
-        let label_sets = &mut self.profile.samples.label_sets;
-        if label_sets.len() == label_sets.capacity() {
-            self.budget.reserve(label_sets, 1)?;
-        }
-        label_sets.push(set);
+        small::push(&mut self.profile.samples.label_sets, set, &mut self.budget)?;
         Ok(())
     }
 
@@ -459,17 +456,16 @@ impl Builder {
         profile.samples.stack_starts = starts;
         profile.samples.tails = tails;
         profile.samples.stack_lens = lens;
-        let mut locations = resolve(self.locations, &self.location_ids, "location", "a sample")?;
+        let mut locations = self.locations;
         if order == Order::ById {
-            let mut by_id: Vec<(u64, Location)> = self
-                .location_ids
-                .raw
-                .iter()
-                .copied()
-                .zip(locations)
-                .collect();
-            by_id.sort_unstable_by_key(|&(id, _)| id);
-            locations = by_id.into_iter().map(|(_, location)| location).collect();
+            // Location `i` has id `raw[i]`, and the ids are 1 to N.
+            let mut by_id = Vec::new();
+            budget.reserve(&mut by_id, locations.len())?;
+            by_id.resize(locations.len(), Location::default());
+            for (location, &id) in locations.into_iter().zip(&self.location_ids.raw) {
+                by_id[id as usize - 1] = location;
+            }
+            locations = by_id;
         }
         profile.locations = locations;
         profile.functions = resolve(

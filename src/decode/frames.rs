@@ -21,9 +21,10 @@ use std::collections::HashMap;
 use super::budget::Budget;
 use super::builder::FieldError;
 use super::ids::{IdMap, DIRECT_ID_LIMIT, SPARSE_ENTRY_BYTES};
+use super::small;
 use super::stream::Slice;
 use crate::error::ProfileError;
-use crate::model::{Frames, Tail};
+use crate::model::{Frames, SmallNumbers, Tail};
 
 /// Maximum length of a packed list kept to compare with the next sample's.
 /// The copy is not charged to the budget. Stacks in Go heap profiles take a
@@ -40,7 +41,7 @@ pub(super) struct FrameStore {
     /// The start of each sample's own frames, then the end of the last one's.
     starts: Vec<u32>,
     tails: Vec<Tail>,
-    lens: Vec<u32>,
+    lens: SmallNumbers,
     /// The packed location ids of the previous sample, when it had exactly
     /// one packed list and nothing else.
     last_packed: Vec<u8>,
@@ -62,7 +63,7 @@ impl Default for FrameStore {
             tokens: None,
             starts: vec![0],
             tails: Vec::new(),
-            lens: Vec::new(),
+            lens: SmallNumbers::default(),
             last_packed: Vec::new(),
             last_shareable: false,
             last_len: 0,
@@ -79,7 +80,7 @@ pub(super) struct FinishedFrames {
     pub(super) frames: Frames,
     pub(super) starts: Vec<u32>,
     pub(super) tails: Vec<Tail>,
-    pub(super) lens: Vec<u32>,
+    pub(super) lens: SmallNumbers,
     pub(super) order: Order,
 }
 
@@ -178,7 +179,7 @@ impl FrameStore {
         };
         budget.reserve_forecast(&mut self.starts, scale, slack);
         budget.reserve_forecast(&mut self.tails, scale, slack);
-        budget.reserve_forecast(&mut self.lens, scale, slack);
+        small::reserve_forecast(&mut self.lens, budget, scale, slack);
     }
 
     /// Checks the frames and returns them as the model stores them; see
@@ -226,18 +227,14 @@ impl FrameStore {
         if self.tails.len() == self.tails.capacity() {
             budget.reserve(&mut self.tails, 1)?;
         }
-        if self.lens.len() == self.lens.capacity() {
-            budget.reserve(&mut self.lens, 1)?;
-        }
         self.starts.push(end);
         self.tails.push(self.tail);
         // Shared frames are frames of the previous stack, which is no longer
         // than 2^32 frames.
         self.last_len = own as usize + self.shared;
-        self.lens.push(
-            u32::try_from(self.last_len)
-                .map_err(|_| ProfileError::invalid("a stack has more than 2^32 frames"))?,
-        );
+        let len = u32::try_from(self.last_len)
+            .map_err(|_| ProfileError::invalid("a stack has more than 2^32 frames"))?;
+        small::push(&mut self.lens, len, budget)?;
         self.last_shareable = self.fields == 1 && self.packed_only;
         Ok(())
     }

@@ -11,6 +11,7 @@ mod ids;
 mod labels;
 mod legacy;
 mod legacy_lines;
+mod small;
 mod stream;
 mod tables;
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::builder::{str_id, wrong_wire_type, Builder, FieldError};
 use super::ids::define;
 use super::stream::{Slice, LEN, VARINT};
 use crate::error::ProfileError;
-use crate::model::{FuncId, Function, Line, Location, Mapping, MappingId, ValueType};
+use crate::model::{FuncId, Function, Line, Location, Mapping, ValueType};
 use crate::pb;
 
 impl Builder {
@@ -18,7 +18,6 @@ impl Builder {
         let mut id = 0;
         let mut mapping_id = 0;
         let mut address = 0;
-        let mut is_folded = false;
         let mut slice = Slice::new(data);
         while !slice.is_empty() {
             let (field, wire_type) = slice.key()?;
@@ -27,7 +26,7 @@ impl Builder {
                 (2, VARINT) => mapping_id = slice.varint()?,
                 (3, VARINT) => address = slice.varint()?,
                 (4, LEN) => self.push_line(slice.bytes()?, id)?,
-                (5, VARINT) => is_folded = slice.varint()? != 0,
+                (5, VARINT) => drop(slice.varint()?),
                 (1..=5, other) => return Err(wrong_wire_type("Location", field, other)),
                 (_, other) => slice.skip(other)?,
             }
@@ -37,25 +36,22 @@ impl Builder {
         }
 
         let lines = line_index(lines_start)?..line_index(self.profile.lines.len())?;
-        let mapping = match mapping_id {
-            0 => None,
-            id => Some(MappingId(self.mapping_ids.dense(id, &mut self.budget)?)),
-        };
+        if mapping_id != 0 {
+            // Marks the mapping as referenced, so that finishing fails if the
+            // profile never defines it.
+            self.mapping_ids.dense(mapping_id, &mut self.budget)?;
+        }
+        // Only definitions assign location indexes, so a new id gets the
+        // next one and a known id is a second definition.
         let dense = self.location_ids.dense(id, &mut self.budget)? as usize;
-        let location = Location {
-            address,
-            mapping,
-            lines,
-            is_folded,
-        };
-        define(
-            &mut self.locations,
-            &mut self.budget,
-            dense,
-            location,
-            "location",
-            id,
-        )?;
+        if dense < self.locations.len() {
+            return Err(ProfileError::invalid(format!(
+                "location id {id} is defined twice; each location needs a unique id"
+            ))
+            .into());
+        }
+        self.budget.reserve(&mut self.locations, 1)?;
+        self.locations.push(Location { address, lines });
         Ok(())
     }
 
