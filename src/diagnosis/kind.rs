@@ -97,6 +97,12 @@ pub(super) fn fix_hint(
     wrapper: Option<&Wrapper>,
 ) -> String {
     let site = &leading.site;
+    // " at SITE", left out when the owner allocates itself.
+    let at_site = if *site == owner {
+        String::new()
+    } else {
+        format!(" at {site}")
+    };
     match (kind, wrapper) {
         (Kind::Chain, Some(wrapper)) => chain_hint(owner, wrapper),
         (Kind::GrowingBuffer, Some(wrapper)) if wrapper.family == Family::Logger => format!(
@@ -105,11 +111,11 @@ pub(super) fn fix_hint(
             wrapper.function
         ),
         (Kind::GrowingBuffer, _) => format!(
-            "{owner} grows one value at {site} on every task and copies it each time; \
+            "{owner} grows one value{at_site} on every task and copies it each time; \
              rebuild it per task or bound its size"
         ),
         (Kind::UnboundedCollection, _) => format!(
-            "{owner} adds to a slice or map at {site} that is never trimmed; \
+            "{owner} adds to a slice or map{at_site} that is never trimmed; \
              bound it (evict, cap, or reset per batch)"
         ),
         (Kind::LeakedGoroutines, _) if owner == super::UNKNOWN_OWNER => {
@@ -123,8 +129,12 @@ pub(super) fn fix_hint(
              (cancel a context, close a channel, or buffer the reply channel)"
         ),
         (Kind::Bounded, _) => format!(
-            "{owner} filled up to a bound and stopped growing at {site}; no leak, \
+            "{owner} filled up to a bound and stopped growing{at_site}; no leak, \
              but check the bound fits the memory you have"
+        ),
+        _ if *site == owner => format!(
+            "memory allocated in {owner} is kept for every task; \
+             find what keeps it reachable (a variable reassigned in a loop, a map, a global)"
         ),
         _ => format!(
             "memory allocated at {site} under {owner} is kept for every task; \

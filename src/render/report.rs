@@ -229,6 +229,43 @@ fn write_wrapped(out: &mut dyn Write, label: &str, text: &str) -> io::Result<()>
     writeln!(out, "{line}")
 }
 
+/// Frames of a call path shown in full; longer paths keep their ends.
+const MAX_PATH_FRAMES: usize = 12;
+
+/// Frames kept from the outer end of a long path; the rest of
+/// [`MAX_PATH_FRAMES`] comes from the end at the site.
+const PATH_HEAD_FRAMES: usize = 4;
+
+/// Shortens a call path for the report: a frame repeated in a row, as in
+/// direct recursion, is shown once with its count, and a path still longer
+/// than [`MAX_PATH_FRAMES`] keeps its outer and inner ends around a count of
+/// the frames left out.
+fn fold_path(path: &[String]) -> Vec<String> {
+    let mut folded: Vec<(String, usize)> = Vec::new();
+    for frame in path {
+        match folded.last_mut() {
+            Some((last, count)) if last == frame => *count += 1,
+            _ => folded.push((frame.clone(), 1)),
+        }
+    }
+    let mut shown: Vec<String> = folded
+        .into_iter()
+        .map(|(frame, count)| match count {
+            1 => frame,
+            count => format!("{frame} ×{count}"),
+        })
+        .collect();
+    if shown.len() > MAX_PATH_FRAMES {
+        let tail = MAX_PATH_FRAMES - PATH_HEAD_FRAMES;
+        let left_out = shown.len() - MAX_PATH_FRAMES;
+        shown.splice(
+            PATH_HEAD_FRAMES..shown.len() - tail,
+            [format!("… {left_out} frames …")],
+        );
+    }
+    shown
+}
+
 /// Abbreviates an axis unit for a column heading.
 fn short_unit(unit: &str) -> &str {
     match unit {
@@ -408,7 +445,7 @@ fn write_findings(
         writeln!(out, "   owner  {}  <- fix here", finding.owner)?;
         if let Some(lead) = finding.sites.iter().find(|s| s.site == finding.site) {
             if lead.call_path.len() > 1 {
-                write_wrapped(out, "   path   ", &lead.call_path.join(" -> "))?;
+                write_wrapped(out, "   path   ", &fold_path(&lead.call_path).join(" -> "))?;
             }
         }
         if finding.sites.len() > 1 {
@@ -533,4 +570,35 @@ pub fn group_digits(value: f64) -> String {
         grouped.insert(0, '-');
     }
     grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold_path;
+
+    fn frames(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| name.to_string()).collect()
+    }
+
+    #[test]
+    fn fold_path_counts_repeated_frames() {
+        let path = frames(&["main.main", "main.pad", "main.pad", "main.pad", "main.leaf"]);
+        assert_eq!(fold_path(&path), ["main.main", "main.pad ×3", "main.leaf"]);
+    }
+
+    #[test]
+    fn fold_path_keeps_short_paths_whole() {
+        let path = frames(&["main.main", "main.a", "main.b", "main.a", "main.leaf"]);
+        assert_eq!(fold_path(&path), path);
+    }
+
+    #[test]
+    fn fold_path_keeps_both_ends_of_long_paths() {
+        let path: Vec<String> = (0..30).map(|i| format!("main.f{i}")).collect();
+        let folded = fold_path(&path);
+        assert_eq!(folded.len(), 13);
+        assert_eq!(folded[..4], path[..4]);
+        assert_eq!(folded[4], "… 18 frames …");
+        assert_eq!(folded[5..], path[22..]);
+    }
 }
