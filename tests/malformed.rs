@@ -1303,3 +1303,56 @@ fn mutated_profiles_never_panic() {
         }
     }
 }
+
+/// Samples that end early, before a large string table, once reserved room
+/// for the samples the rest of the file was forecast to hold and charged it
+/// to the memory budget; a profile the budget allows must still be read.
+#[test]
+fn early_samples_leave_budget_for_tables() {
+    let mut profile = small_profile();
+    let sample = profile.sample[0].clone();
+    profile.sample = vec![sample; 8192];
+    let filler = (1 << 20) / 6;
+    profile
+        .string_table
+        .extend(std::iter::repeat_n("xxxx".to_string(), filler));
+    let data = profile.encode_to_vec();
+    let options = ReadOptions {
+        max_profile_bytes: data.len() as u64,
+    };
+    let result = read_bytes(&data, &options);
+    assert!(
+        result.is_ok(),
+        "{}",
+        result.err().map(|e| e.to_string()).unwrap_or_default()
+    );
+}
+
+/// 60,000 sample types and 60,000 functions decode into 2.4 MB, but tables
+/// of flat and cumulative values per function and sample type would take
+/// 57.6 GB: the file is rejected instead of aborting the process.
+#[test]
+fn sample_types_times_sites_past_budget_is_rejected() {
+    let count = 60_000u64;
+    let mut profile = pb::Profile {
+        string_table: vec![String::new(), "bytes".to_string(), "main.go".to_string()],
+        ..Default::default()
+    };
+    for index in 0..count {
+        profile.sample_type.push(value_type(2 + index as i64, 1));
+        profile.string_table.push(format!("t{index}"));
+    }
+    for id in 1..=count {
+        add_function(&mut profile, id, &format!("main.f{id}"));
+        profile.location.push(location(id, id));
+    }
+    profile.sample.push(pb::Sample {
+        location_id: vec![1],
+        value: vec![1; count as usize],
+        ..Default::default()
+    });
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join("many-types.pb.gz");
+    std::fs::write(&path, gzip(&profile.encode_to_vec())).expect("write profile");
+    assert_rejected(&path, "decoded profile would take more than");
+}

@@ -152,6 +152,31 @@ pub struct SiteTable {
 }
 
 impl SiteTable {
+    /// Returns a table of one sample type with the given flat and cum value
+    /// of each function site.
+    #[cfg(test)]
+    pub(crate) fn of_functions(rows: &[(&str, i64, i64)], absolute_total: i64) -> Self {
+        let keys: Vec<SiteKey> = rows
+            .iter()
+            .map(|&(function, _, _)| SiteKey {
+                function: Name::new(function),
+                file: None,
+                line: None,
+            })
+            .collect();
+        let index = keys.iter().cloned().zip(0..).collect();
+        SiteTable {
+            keys,
+            flat: rows.iter().map(|&(_, flat, _)| flat).collect(),
+            cum: rows.iter().map(|&(_, _, cum)| cum).collect(),
+            totals: vec![rows.iter().map(|&(_, flat, _)| flat).sum()],
+            absolute_totals: vec![absolute_total],
+            variance: vec![0.0; rows.len()],
+            width: 1,
+            index,
+        }
+    }
+
     pub fn flat(&self, site: usize, sample_type: usize) -> i64 {
         self.flat[site * self.width + sample_type]
     }
@@ -199,10 +224,13 @@ impl LocationSites {
             keys: Vec::new(),
             index: HashMap::new(),
         };
-        let mut names: Vec<Option<Name>> = vec![None; profile.strings.len()];
+        // Names by string, for the strings that functions use: a file name
+        // is looked up in the process-wide set once per profile.
+        let mut names: HashMap<StrId, Name, foldhash::fast::RandomState> = HashMap::default();
         let mut name = |id: StrId| -> Name {
-            names[id.index()]
-                .get_or_insert_with(|| Name::new(profile.str(id)))
+            names
+                .entry(id)
+                .or_insert_with(|| Name::new(profile.str(id)))
                 .clone()
         };
         // The site of each function, or of each function and line, once

@@ -35,6 +35,27 @@ impl Budget {
         }
     }
 
+    /// Fails when `bytes` alone would pass the cap. For memory that the
+    /// analysis of a profile allocates after reading it.
+    pub(crate) fn check_fits(&self, bytes: u64) -> Result<(), ProfileError> {
+        if bytes > self.max {
+            return Err(ProfileError::DecodedTooLarge {
+                limit: self.limit,
+                budget: self.max,
+            });
+        }
+        Ok(())
+    }
+
+    /// Releases the spare capacity of `vec` and takes it off the total, as
+    /// every capacity was charged when it was reserved.
+    pub(crate) fn shrink<T>(&mut self, vec: &mut Vec<T>) {
+        let before = vec.capacity();
+        vec.shrink_to_fit();
+        let released = before.saturating_sub(vec.capacity()) * size_of::<T>();
+        self.used = self.used.saturating_sub(released as u64);
+    }
+
     /// Records `bytes` more of decoded data, failing once the total passes the cap.
     #[inline]
     pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), ProfileError> {

@@ -51,6 +51,9 @@ pub(super) struct Builder {
     /// sample, else the value count of the first sample.
     width: Option<Width>,
     forecast: Forecast,
+    /// True while the sample arrays may hold forecast room that no sample
+    /// has used yet.
+    forecast_open: bool,
 }
 
 /// Offset of the first forecast of the sample arrays' final lengths.
@@ -176,6 +179,7 @@ impl Builder {
             last_labels_set: None,
             width: None,
             forecast: Forecast::new(0),
+            forecast_open: false,
         }
     }
 
@@ -200,6 +204,25 @@ impl Builder {
         };
         small::reserve_forecast(&mut samples.label_sets, budget, scale, FORECAST_SLACK);
         self.frames.reserve_forecast(budget, scale, FORECAST_SLACK);
+        self.forecast_open = true;
+    }
+
+    /// Gives back the forecast room the samples did not use, once a field
+    /// other than a sample follows them, and stops forecasting: room charged
+    /// to the budget but never used would otherwise fail a profile whose
+    /// samples end early, before large tables. Samples that come later grow
+    /// their arrays as usual.
+    fn settle_forecast(&mut self) {
+        self.forecast_open = false;
+        self.forecast.next = u64::MAX;
+        let samples = &mut self.profile.samples;
+        let budget = &mut self.budget;
+        match &mut samples.values {
+            ValueStore::Narrow(values) => budget.shrink(values),
+            ValueStore::Wide(values) => budget.shrink(values),
+        }
+        small::shrink(&mut samples.label_sets, budget);
+        self.frames.shrink(budget);
     }
 
     /// Reads and stores one top-level field; returns false at the end of input.
@@ -274,6 +297,9 @@ impl Builder {
 
     /// Decodes the payload of a length-delimited top-level field.
     fn payload(&mut self, field: u32, buf: &[u8]) -> Result<(), FieldError> {
+        if field != 2 && self.forecast_open {
+            self.settle_forecast();
+        }
         match field {
             1 => {
                 let value_type = super::tables::value_type(buf, "a sample type")?;
@@ -486,6 +512,18 @@ impl Builder {
             mappings: &self.mapping_ids.raw,
         };
         super::validate::check(&profile, &ids)?;
+        // The analysis keeps a flat and a cumulative value per site and
+        // sample type, and a profile has at most one site per line and per
+        // location without lines. Many sample types times many functions
+        // could otherwise ask for terabytes once the profile is read.
+        let unsymbolized = profile
+            .locations
+            .iter()
+            .filter(|l| l.lines.is_empty())
+            .count();
+        let sites = (profile.lines.len() + unsymbolized) as u64;
+        let width = profile.sample_types.len().max(profile.samples.width) as u64;
+        budget.check_fits(sites.saturating_mul(width).saturating_mul(16))?;
         Ok(profile)
     }
 }

@@ -182,6 +182,19 @@ impl FrameStore {
         small::reserve_forecast(&mut self.lens, budget, scale, slack);
     }
 
+    /// Releases the spare capacity of the frame and sample arrays; see
+    /// [`Budget::shrink`].
+    pub(super) fn shrink(&mut self, budget: &mut Budget) {
+        match &mut self.ids {
+            RawFrames::U8(ids) => budget.shrink(ids),
+            RawFrames::U16(ids) => budget.shrink(ids),
+            RawFrames::U32(ids) => budget.shrink(ids),
+        }
+        budget.shrink(&mut self.starts);
+        budget.shrink(&mut self.tails);
+        small::shrink(&mut self.lens, budget);
+    }
+
     /// Checks the frames and returns them as the model stores them; see
     /// [`RawFrames::finish`].
     pub(super) fn finish(

@@ -75,6 +75,15 @@ pub(super) fn reserve_forecast(
     };
 }
 
+/// Releases the spare capacity of `numbers`; see [`Budget::shrink`].
+pub(super) fn shrink(numbers: &mut SmallNumbers, budget: &mut Budget) {
+    match numbers {
+        SmallNumbers::U8(vec) => budget.shrink(vec),
+        SmallNumbers::U16(vec) => budget.shrink(vec),
+        SmallNumbers::U32(vec) => budget.shrink(vec),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
