@@ -1,0 +1,3 @@
+module pprof-chain/testdata/shapes
+
+go 1.22
