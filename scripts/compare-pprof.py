@@ -3,18 +3,23 @@
 
 For every profile and sample type, `pprof-chain top` must report the same total
 and the same flat and cumulative value per function (and per function and
-line with --lines) as `go tool pprof -top`. For every pair given with --diff,
-`pprof-chain diff` must report the same flat change per function as
-`go tool pprof -top -diff_base`. Exits 1 on the first disagreement.
+line with --lines) as `go tool pprof -top`, with no row that pprof lacks, and
+keep the same rows under the default node fraction. For every pair given with
+--diff, `pprof-chain diff` must report the same flat change per function as
+`go tool pprof -top -diff_base`, and `pprof-chain top` must agree with pprof
+on the diff profile that `go tool pprof -proto -diff_base` writes, whose
+values can be negative. Exits 1 on the first disagreement.
 
 Usage: compare-pprof.py [--binary PATH] PROFILE... [--diff BEFORE AFTER]...
 """
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 
 ROW = re.compile(r"^\s*(-?\d+)B?\s+\S+\s+\S+\s+(-?\d+)B?\s+\S+\s+(.*?)(?: \((?:partial-)?inline\))?$")
 
@@ -26,10 +31,11 @@ def run(command):
     return result.stdout
 
 
-def pprof_top(path, sample, lines, base=None):
+def pprof_top(path, sample, lines, base=None, all_nodes=True):
     """Rows of `go tool pprof -top` in exact units: {name: (flat, cum)}."""
-    command = ["go", "tool", "pprof", "-top", "-nodefraction=0", "-unit=B",
-               f"-sample_index={sample}"]
+    command = ["go", "tool", "pprof", "-top", "-unit=B", f"-sample_index={sample}"]
+    if all_nodes:
+        command.append("-nodefraction=0")
     if lines:
         command.append("-lines")
     if base:
@@ -45,9 +51,10 @@ def pprof_top(path, sample, lines, base=None):
     return total, rows
 
 
-def chain_top(binary, path, sample, lines):
-    command = [binary, "top", path, "--sample", sample, "--node-fraction", "0",
-               "--format", "json"]
+def chain_top(binary, path, sample, lines, all_nodes=True):
+    command = [binary, "top", path, "--sample", sample, "--format", "json"]
+    if all_nodes:
+        command += ["--node-fraction", "0"]
     if lines:
         command.append("--lines")
     report = json.loads(run(command))
@@ -88,8 +95,27 @@ def compare_top(binary, path):
             for name, values in expected.items():
                 if rows.get(name) != values:
                     sys.exit(f"{where}: {name}: {rows.get(name)}, go tool pprof {values}")
+            for name, values in rows.items():
+                if name not in expected and values != (0, 0):
+                    sys.exit(f"{where}: {name}: {values}, not in go tool pprof's rows")
             checked += len(expected)
+        # The default node fraction must drop the same functions.
+        _, expected = pprof_top(path, sample, False, all_nodes=False)
+        _, rows = chain_top(binary, path, sample, False, all_nodes=False)
+        if set(rows) != set(expected):
+            sys.exit(f"{path} {sample}, default node fraction: rows only in pprof-chain "
+                     f"{sorted(set(rows) - set(expected))}, only in go tool pprof "
+                     f"{sorted(set(expected) - set(rows))}")
     return checked
+
+
+def compare_diff_profile(binary, before, after):
+    """Compares top on the diff profile go tool pprof writes for the pair."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "diff.pb.gz")
+        run(["go", "tool", "pprof", "-proto", f"-diff_base={before}",
+             f"-output={path}", after])
+        return compare_top(binary, path)
 
 
 def compare_diff(binary, before, after):
@@ -122,6 +148,8 @@ def main():
     for before, after in args.diff:
         print(f"diff {before} -> {after}: "
               f"{compare_diff(args.binary, before, after)} rows agree")
+        print(f"top  of go tool pprof's diff profile {before} -> {after}: "
+              f"{compare_diff_profile(args.binary, before, after)} rows agree")
 
 
 if __name__ == "__main__":

@@ -141,9 +141,9 @@ struct Frame {
 struct LocationFrames<'a> {
     starts: Vec<u32>,
     frames: Vec<Frame>,
-    wrapping: Vec<Option<&'a str>>,
-    /// Whether any location has a wrapper, so most profiles skip the search.
-    any_wrapping: bool,
+    /// The wrapper library of each location, or `None` while no location
+    /// has one, as in most profiles, which then skip the search.
+    wrapping: Option<Vec<Option<&'a str>>>,
 }
 
 impl<'a> LocationFrames<'a> {
@@ -151,8 +151,7 @@ impl<'a> LocationFrames<'a> {
         let mut this = LocationFrames {
             starts: vec![0],
             frames: Vec::new(),
-            wrapping: Vec::with_capacity(profile.locations.len()),
-            any_wrapping: false,
+            wrapping: None,
         };
         for index in 0..profile.locations.len() {
             let lines = profile.location_lines(LocId(index as u32));
@@ -169,9 +168,11 @@ impl<'a> LocationFrames<'a> {
                 });
             }
             this.starts.push(this.frames.len() as u32);
-            this.wrapping.push(wrapping);
+            if let Some(library) = wrapping {
+                let count = profile.locations.len();
+                this.wrapping.get_or_insert_with(|| vec![None; count])[index] = Some(library);
+            }
         }
-        this.any_wrapping = this.wrapping.iter().any(Option::is_some);
         this
     }
 
@@ -193,10 +194,9 @@ fn expand_to_owner(
     // The third-party library of a known wrapper on the stack (a logger such
     // as logrus or zap, or github.com/pkg/errors): its own frames are skipped
     // on the way to the owner.
-    let wrapping = if locations.any_wrapping {
-        stack.iter().find_map(|l| locations.wrapping[l.index()])
-    } else {
-        None
+    let wrapping = match &locations.wrapping {
+        Some(wrapping) => stack.iter().find_map(|l| wrapping[l.index()]),
+        None => None,
     };
     let mut first_user = None;
     for location in stack {
