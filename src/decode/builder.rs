@@ -54,6 +54,8 @@ pub(super) struct Builder {
     /// True while the sample arrays may hold forecast room that no sample
     /// has used yet.
     forecast_open: bool,
+    /// Offset of the last sample field read.
+    last_sample_start: u64,
 }
 
 /// Offset of the first forecast of the sample arrays' final lengths.
@@ -69,6 +71,11 @@ const MAX_FORECAST_GROWTH: f64 = 64.0;
 /// profiles whose samples are evenly spread, as Go writes them, need no
 /// growth after the first forecasts.
 const FORECAST_SLACK: f64 = 0.125;
+
+/// Bytes of other fields after the last sample from which the samples are
+/// taken to have ended (or a sixteenth of the offset of that sample, if
+/// more), and unused forecast room is given back.
+const SETTLE_GAP: u64 = 256 << 10;
 
 /// When to forecast how long the sample arrays will end up, from the share
 /// of the expected size read so far. Growing a vector of millions of
@@ -180,6 +187,7 @@ impl Builder {
             width: None,
             forecast: Forecast::new(0),
             forecast_open: false,
+            last_sample_start: 0,
         }
     }
 
@@ -207,11 +215,27 @@ impl Builder {
         self.forecast_open = true;
     }
 
-    /// Gives back the forecast room the samples did not use, once a field
-    /// other than a sample follows them, and stops forecasting: room charged
-    /// to the budget but never used would otherwise fail a profile whose
-    /// samples end early, before large tables. Samples that come later grow
-    /// their arrays as usual.
+    /// Notes where the last sample started, and settles the forecast once
+    /// the fields after it have run long enough that the samples look done.
+    /// Go writes a location and its function right before the first sample
+    /// that uses them, so a field other than a sample alone does not end
+    /// the samples.
+    #[inline]
+    fn before_field(&mut self, field: u32, start: u64) {
+        if field == 2 {
+            self.last_sample_start = start;
+        } else if self.forecast_open
+            && start.saturating_sub(self.last_sample_start)
+                > SETTLE_GAP.max(self.last_sample_start / 16)
+        {
+            self.settle_forecast();
+        }
+    }
+
+    /// Gives back the forecast room the samples did not use and stops
+    /// forecasting: room charged to the budget but never used would
+    /// otherwise fail a profile whose samples end early, before large
+    /// tables. Samples that come later grow their arrays as usual.
     fn settle_forecast(&mut self) {
         self.forecast_open = false;
         self.forecast.next = u64::MAX;
@@ -239,6 +263,7 @@ impl Builder {
         // wholly in the input buffer: they are decoded there in one step.
         let result = if let Some(buffered) = reader.buffered_field()? {
             let total = buffered.total;
+            self.before_field(buffered.field, start);
             let result = match buffered.field {
                 field @ (1..=6 | 11 | 13) => self.payload(field, buffered.payload),
                 _ => Ok(()),
@@ -249,6 +274,7 @@ impl Builder {
             let Some((field, wire_type)) = reader.next_key()? else {
                 return Ok(false);
             };
+            self.before_field(field, start);
             self.field(reader, field, wire_type, buf)
         };
         match result {
@@ -297,9 +323,6 @@ impl Builder {
 
     /// Decodes the payload of a length-delimited top-level field.
     fn payload(&mut self, field: u32, buf: &[u8]) -> Result<(), FieldError> {
-        if field != 2 && self.forecast_open {
-            self.settle_forecast();
-        }
         match field {
             1 => {
                 let value_type = super::tables::value_type(buf, "a sample type")?;
