@@ -217,9 +217,9 @@ impl Builder {
 
     /// Notes where the last sample started, and settles the forecast once
     /// the fields after it have run long enough that the samples look done.
-    /// Go writes a location and its function right before the first sample
-    /// that uses them, so a field other than a sample alone does not end
-    /// the samples.
+    /// Go writes the locations and functions of a stack between samples,
+    /// right before the first sample that uses them, so a field other than
+    /// a sample alone does not end the samples.
     #[inline]
     fn before_field(&mut self, field: u32, start: u64) {
         if field == 2 {
