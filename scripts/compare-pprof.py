@@ -60,9 +60,14 @@ def chain_top(binary, path, sample, lines, all_nodes=True):
     report = json.loads(run(command))
     rows = {}
     for site in report["sites"]:
-        name = site["function"]
-        if "file" in site:
-            name = f"{name} {site['file']}:{site['line']}"
+        # pprof's name: the function, then file:line, or the file alone at
+        # line 0; either part is left out when empty.
+        place = None
+        if site.get("line"):
+            place = f"{site['file']}:{site['line']}"
+        elif site.get("file"):
+            place = site["file"]
+        name = " ".join(part for part in (site["function"], place) if part)
         rows[name] = (site["flat"], site["cum"])
     return report["total"], rows
 

@@ -58,10 +58,10 @@ pub struct Line {
     pub line: i64,
 }
 
-/// A location as the analysis uses it. The decoder checks each location's
-/// mapping id and reads its folded flag, but keeps neither: nothing reads
-/// them afterwards, and a profile may hold hundreds of thousands of
-/// locations, each of which then takes 16 bytes.
+/// A location as the analysis uses it. Its mapping is kept apart (see
+/// [`Profile::location_mapping`]) and its folded flag is read but not kept,
+/// so that each of the hundreds of thousands of locations a profile may
+/// hold takes 16 bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
     pub address: u64,
@@ -640,6 +640,8 @@ pub struct Profile {
     pub mappings: Vec<Mapping>,
     pub(crate) samples: Samples,
     pub(crate) label_sets: Vec<Vec<Label>>,
+    /// The mapping of each location as its index plus one, 0 for none.
+    pub(crate) location_mappings: Vec<u32>,
 }
 
 impl Profile {
@@ -657,6 +659,12 @@ impl Profile {
 
     pub fn location(&self, id: LocId) -> &Location {
         &self.locations[id.index()]
+    }
+
+    /// Returns the mapping of a location, if the file gives one.
+    pub fn location_mapping(&self, id: LocId) -> Option<&Mapping> {
+        let stored = *self.location_mappings.get(id.index())?;
+        self.mappings.get(stored.checked_sub(1)? as usize)
     }
 
     /// Frames of a location, innermost inlined callee first.

@@ -124,11 +124,66 @@ impl From<&str> for Name {
 }
 
 impl SiteKey {
+    /// Returns the name go tool pprof prints for the site: the function,
+    /// then the place when the site is a line.
     pub fn display(&self) -> String {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => format!("{} {file}:{line}", self.function),
-            _ => self.function.to_string(),
+        match self.place() {
+            Some(place) if self.function.is_empty() => place,
+            Some(place) => format!("{} {place}", self.function),
+            None => self.function.to_string(),
         }
+    }
+
+    /// Returns the file and line of a line site as go tool pprof prints
+    /// them: `file:line`, the file alone at line 0, or nothing without
+    /// either.
+    pub fn place(&self) -> Option<String> {
+        let file = self.file.as_deref().unwrap_or("");
+        match self.line {
+            Some(line) if line != 0 => Some(format!("{file}:{line}")),
+            _ if !file.is_empty() => Some(file.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Returns the name go tool pprof gives a frame without a function name:
+/// the base name of the location's mapping in brackets, else `<unknown>`.
+fn object_name(profile: &Profile, location: LocId) -> Name {
+    let file = profile
+        .location_mapping(location)
+        .map_or("", |mapping| profile.str(mapping.filename));
+    if file.is_empty() {
+        return Name::new("<unknown>");
+    }
+    let trimmed = file.trim_end_matches('/');
+    let base = trimmed.rsplit('/').next().filter(|base| !base.is_empty());
+    Name::new(&format!("[{}]", base.unwrap_or("/")))
+}
+
+/// Cleans a file name as Go's `filepath.Clean` does on Unix: repeated and
+/// trailing slashes and `.` elements dropped, `..` elements resolved where a
+/// name precedes them.
+pub fn clean_path(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            ".." if rooted => {}
+            part => parts.push(part),
+        }
+    }
+    let joined = parts.join("/");
+    if rooted {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".to_string()
+    } else {
+        joined
     }
 }
 
@@ -233,17 +288,31 @@ impl LocationSites {
                 .or_insert_with(|| Name::new(profile.str(id)))
                 .clone()
         };
+        // File names as go tool pprof shows them, cleaned.
+        let mut files: HashMap<StrId, Name, foldhash::fast::RandomState> = HashMap::default();
+        let mut file = |id: StrId| -> Name {
+            files
+                .entry(id)
+                .or_insert_with(|| match profile.str(id) {
+                    "" => Name::new(""),
+                    text => Name::new(&clean_path(text)),
+                })
+                .clone()
+        };
         // The site of each function, or of each function and line, once
         // known: a profile has far fewer of them than locations, and looking
         // one up here costs less than hashing its name.
         let mut by_function = vec![UNKNOWN_SITE; profile.functions.len()];
         let mut by_line: HashMap<(FuncId, i64), u32, foldhash::fast::RandomState> =
             HashMap::default();
-        for (i, location) in profile.locations.iter().enumerate() {
+        for i in 0..profile.locations.len() {
             let lines = profile.location_lines(LocId(i as u32));
+            let location_id = LocId(i as u32);
             if lines.is_empty() {
+                // go tool pprof names such a frame after its mapping, and
+                // the address goes at function and line granularity alike.
                 let key = SiteKey {
-                    function: Name::new(&format!("{:#x}", location.address)),
+                    function: object_name(profile, location_id),
                     file: None,
                     line: None,
                 };
@@ -251,6 +320,33 @@ impl LocationSites {
                 this.sites.push(site);
             }
             for line in lines {
+                let function = profile.function(line.function);
+                if profile.str(function.name).is_empty() {
+                    // Named by place when there is one, else by mapping, so
+                    // the site depends on the location, not the function.
+                    let place = match granularity {
+                        Granularity::Lines => {
+                            let file = file(function.filename);
+                            (line.line != 0 || !file.is_empty()).then_some((file, line.line))
+                        }
+                        Granularity::Functions => None,
+                    };
+                    let key = match place {
+                        Some((file, number)) => SiteKey {
+                            function: Name::new(""),
+                            file: Some(file),
+                            line: Some(number),
+                        },
+                        None => SiteKey {
+                            function: object_name(profile, location_id),
+                            file: None,
+                            line: None,
+                        },
+                    };
+                    let site = this.intern(key);
+                    this.sites.push(site);
+                    continue;
+                }
                 let site = match granularity {
                     Granularity::Functions => {
                         let known = &mut by_function[line.function.index()];
@@ -270,7 +366,7 @@ impl LocationSites {
                             let function = profile.function(line.function);
                             this.intern(SiteKey {
                                 function: name(function.name),
-                                file: Some(name(function.filename)),
+                                file: Some(file(function.filename)),
                                 line: Some(line.line),
                             })
                         }),
@@ -532,6 +628,35 @@ mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use super::*;
+
+    #[test]
+    fn clean_path_matches_go() {
+        let cases = [
+            ("x/./y//z.go", "x/y/z.go"),
+            ("/a/b/../c.go", "/a/c.go"),
+            ("../a/../../b.go", "../../b.go"),
+            ("/../a.go", "/a.go"),
+            ("a/..", "."),
+            ("dir/", "dir"),
+            ("/", "/"),
+        ];
+        for (path, cleaned) in cases {
+            assert_eq!(clean_path(path), cleaned, "{path}");
+        }
+    }
+
+    #[test]
+    fn line_site_names_follow_pprof() {
+        let site = |function: &str, file: &str, line: i64| SiteKey {
+            function: Name::new(function),
+            file: Some(Name::new(file)),
+            line: Some(line),
+        };
+        assert_eq!(site("main.f", "a.go", 10).display(), "main.f a.go:10");
+        assert_eq!(site("main.g", "w.go", 0).display(), "main.g w.go");
+        assert_eq!(site("", "e.go", 7).display(), "e.go:7");
+        assert_eq!(site("main.h", "", 0).display(), "main.h");
+    }
     use crate::testing::{decode, encode, sibling_stacks, Random, TestSample};
 
     /// Sums each sample's values into every distinct function of its stack,

@@ -36,6 +36,8 @@ pub(super) struct Builder {
     pub(super) function_ids: IdMap,
     pub(super) mapping_ids: IdMap,
     pub(super) locations: Vec<Location>,
+    /// The mapping of each location, as in `Profile::location_mappings`.
+    pub(super) location_mappings: Vec<u32>,
     pub(super) functions: Vec<Option<Function>>,
     pub(super) mappings: Vec<Option<Mapping>>,
     frames: FrameStore,
@@ -177,6 +179,7 @@ impl Builder {
             function_ids: IdMap::default(),
             mapping_ids: IdMap::default(),
             locations: Vec::new(),
+            location_mappings: Vec::new(),
             functions: Vec::new(),
             mappings: Vec::new(),
             frames: FrameStore::default(),
@@ -506,16 +509,24 @@ impl Builder {
         profile.samples.tails = tails;
         profile.samples.stack_lens = lens;
         let mut locations = self.locations;
+        let mut location_mappings = self.location_mappings;
         if order == Order::ById {
             // Location `i` has id `raw[i]`, and the ids are 1 to N.
+            let raw = &self.location_ids.raw;
             let mut by_id = Vec::new();
             budget.reserve(&mut by_id, locations.len())?;
             by_id.resize(locations.len(), Location::default());
-            for (location, &id) in locations.into_iter().zip(&self.location_ids.raw) {
+            let mut mappings_by_id = Vec::new();
+            budget.reserve(&mut mappings_by_id, location_mappings.len())?;
+            mappings_by_id.resize(location_mappings.len(), 0);
+            for (i, (location, &id)) in locations.into_iter().zip(raw).enumerate() {
                 by_id[id as usize - 1] = location;
+                mappings_by_id[id as usize - 1] = location_mappings[i];
             }
             locations = by_id;
+            location_mappings = mappings_by_id;
         }
+        profile.location_mappings = location_mappings;
         profile.locations = locations;
         profile.functions = resolve(
             self.functions,

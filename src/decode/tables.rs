@@ -36,11 +36,12 @@ impl Builder {
         }
 
         let lines = line_index(lines_start)?..line_index(self.profile.lines.len())?;
-        if mapping_id != 0 {
-            // Marks the mapping as referenced, so that finishing fails if the
-            // profile never defines it.
-            self.mapping_ids.dense(mapping_id, &mut self.budget)?;
-        }
+        // A referenced mapping must be defined somewhere in the profile,
+        // which finishing checks.
+        let mapping = match mapping_id {
+            0 => 0,
+            id => self.mapping_ids.dense(id, &mut self.budget)? + 1,
+        };
         // Only definitions assign location indexes, so a new id gets the
         // next one and a known id is a second definition.
         let dense = self.location_ids.dense(id, &mut self.budget)? as usize;
@@ -52,6 +53,8 @@ impl Builder {
         }
         self.budget.reserve(&mut self.locations, 1)?;
         self.locations.push(Location { address, lines });
+        self.budget.reserve(&mut self.location_mappings, 1)?;
+        self.location_mappings.push(mapping);
         Ok(())
     }
 

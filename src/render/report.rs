@@ -378,9 +378,10 @@ fn site_names(sites: &[&SiteGrowth], width: usize) -> Vec<String> {
         .iter()
         .map(|site| {
             let name = shortener.short(&site.key.function);
-            match (&site.key.file, site.key.line) {
-                (Some(file), Some(line)) => format!("{name} {}:{line}", short_file(file)),
-                _ => name,
+            match site.key.place() {
+                Some(place) if name.is_empty() => short_file(&place).to_string(),
+                Some(place) => format!("{name} {}", short_file(&place)),
+                None => name,
             }
         })
         .collect();

@@ -56,8 +56,12 @@ pub fn write_table(out: &mut dyn Write, file: &str, report: &TopReport) -> io::R
     for row in &report.rows {
         sum = sum.saturating_add(row.flat);
         let mut name = names.short(&row.site.function);
-        if let (Some(file), Some(line)) = (&row.site.file, row.site.line) {
-            name = format!("{name} {file}:{line}");
+        if let Some(place) = row.site.place() {
+            name = if name.is_empty() {
+                place
+            } else {
+                format!("{name} {place}")
+            };
         }
         table.add_row([
             value(row.flat),
