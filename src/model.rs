@@ -94,25 +94,14 @@ pub struct Label {
 /// profile has at most 255 locations, two bytes up to 65,535, else four. The
 /// offset by one lets the decoder keep the protobuf's own ids, which start at
 /// 1, when a profile numbers its locations 1 to N as Go does.
-#[derive(Clone, Debug)]
-pub(crate) enum Frames {
-    Byte(Vec<u8>),
-    Narrow(Vec<u16>),
-    Wide(Vec<u32>),
-}
+pub(crate) type Frames = SmallNumbers;
 
-impl Default for Frames {
-    fn default() -> Self {
-        Frames::Byte(Vec::new())
-    }
-}
-
-impl Frames {
+impl SmallNumbers {
     fn segment(&self, start: usize, end: usize) -> Segment<'_> {
         match self {
-            Frames::Byte(ids) => Segment::Byte(&ids[start..end]),
-            Frames::Narrow(ids) => Segment::Narrow(&ids[start..end]),
-            Frames::Wide(ids) => Segment::Wide(&ids[start..end]),
+            SmallNumbers::U8(ids) => Segment::Byte(&ids[start..end]),
+            SmallNumbers::U16(ids) => Segment::Narrow(&ids[start..end]),
+            SmallNumbers::U32(ids) => Segment::Wide(&ids[start..end]),
         }
     }
 }
@@ -341,9 +330,9 @@ impl Iterator for StackIter<'_> {
     }
 }
 
-/// One small number per sample, each stored in the fewest bytes that hold
-/// every number so far: one, two or four. Stack lengths and label set
-/// indexes mostly take one byte each.
+/// Small numbers, each stored in the fewest bytes that fit every number so
+/// far: one, two or four. Stack frames, stack lengths and label set indexes
+/// mostly take one or two bytes each.
 #[derive(Clone, Debug)]
 pub(crate) enum SmallNumbers {
     U8(Vec<u8>),

@@ -86,17 +86,7 @@ pub(super) struct FinishedFrames {
 
 /// Frames as read, in the width of the largest value so far: location ids,
 /// or tokens plus one (see [`FrameStore::tokens`]).
-pub(super) enum RawFrames {
-    U8(Vec<u8>),
-    U16(Vec<u16>),
-    U32(Vec<u32>),
-}
-
-impl Default for RawFrames {
-    fn default() -> Self {
-        RawFrames::U8(Vec::new())
-    }
-}
+pub(super) type RawFrames = SmallNumbers;
 
 /// Returns the length of the longest common suffix of `a` and `b`.
 fn common_suffix(a: &[u8], b: &[u8]) -> usize {
@@ -172,11 +162,7 @@ impl FrameStore {
     /// Reserves room for `scale` times the frames and samples stored so far;
     /// see [`Budget::reserve_forecast`].
     pub(super) fn reserve_forecast(&mut self, budget: &mut Budget, scale: f64, slack: f64) {
-        match &mut self.ids {
-            RawFrames::U8(ids) => budget.reserve_forecast(ids, scale, slack),
-            RawFrames::U16(ids) => budget.reserve_forecast(ids, scale, slack),
-            RawFrames::U32(ids) => budget.reserve_forecast(ids, scale, slack),
-        };
+        small::reserve_forecast(&mut self.ids, budget, scale, slack);
         budget.reserve_forecast(&mut self.starts, scale, slack);
         budget.reserve_forecast(&mut self.tails, scale, slack);
         small::reserve_forecast(&mut self.lens, budget, scale, slack);
@@ -185,11 +171,7 @@ impl FrameStore {
     /// Releases the spare capacity of the frame and sample arrays; see
     /// [`Budget::shrink`].
     pub(super) fn shrink(&mut self, budget: &mut Budget) {
-        match &mut self.ids {
-            RawFrames::U8(ids) => budget.shrink(ids),
-            RawFrames::U16(ids) => budget.shrink(ids),
-            RawFrames::U32(ids) => budget.shrink(ids),
-        }
+        small::shrink(&mut self.ids, budget);
         budget.shrink(&mut self.starts);
         budget.shrink(&mut self.tails);
         small::shrink(&mut self.lens, budget);
@@ -296,7 +278,7 @@ impl FrameStore {
         let mut converted = RawFrames::default();
         let len = self.ids.len();
         for index in 0..len {
-            let id = self.ids.get(index);
+            let id = u64::from(self.ids.get(index));
             converted.push(u64::from(tokens.dense(id, budget)?) + 1, budget)?;
         }
         self.ids = converted;
@@ -478,20 +460,6 @@ impl From<ProfileError> for PushError {
     }
 }
 
-/// Copies `data` into a vector of another width, with room for `spare` more.
-/// Capacity that a forecast reserved is not carried over: the next forecast
-/// reserves it again, charged at the new width.
-fn widened<S: Copy, T: From<S>>(
-    data: &[S],
-    budget: &mut Budget,
-    spare: usize,
-) -> Result<Vec<T>, ProfileError> {
-    let mut wide = Vec::new();
-    budget.reserve(&mut wide, data.len() + spare)?;
-    wide.extend(data.iter().map(|&id| T::from(id)));
-    Ok(wide)
-}
-
 impl RawFrames {
     /// Appends a copy of the frames from `start` to `end`.
     fn copy_within(
@@ -514,23 +482,6 @@ impl RawFrames {
             RawFrames::U8(ids) => copy(ids, start, end, budget),
             RawFrames::U16(ids) => copy(ids, start, end, budget),
             RawFrames::U32(ids) => copy(ids, start, end, budget),
-        }
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            RawFrames::U8(ids) => ids.len(),
-            RawFrames::U16(ids) => ids.len(),
-            RawFrames::U32(ids) => ids.len(),
-        }
-    }
-
-    /// Returns the value stored at `index`.
-    fn get(&self, index: usize) -> u64 {
-        match self {
-            RawFrames::U8(ids) => u64::from(ids[index]),
-            RawFrames::U16(ids) => u64::from(ids[index]),
-            RawFrames::U32(ids) => u64::from(ids[index]),
         }
     }
 
@@ -582,38 +533,7 @@ impl RawFrames {
 
     /// Appends one value, which is not 0 and fits 32 bits.
     fn push(&mut self, value: u64, budget: &mut Budget) -> Result<(), ProfileError> {
-        let fits = match self {
-            RawFrames::U8(_) => value <= u64::from(u8::MAX),
-            RawFrames::U16(_) => value <= u64::from(u16::MAX),
-            RawFrames::U32(_) => true,
-        };
-        if !fits {
-            return self.push_widening(value, budget);
-        }
-        match self {
-            RawFrames::U8(ids) => push_one(ids, value as u8, budget)?,
-            RawFrames::U16(ids) => push_one(ids, value as u16, budget)?,
-            RawFrames::U32(ids) => push_one(ids, value as u32, budget)?,
-        }
-        Ok(())
-    }
-
-    /// Moves the frames into the width that fits `value`, then appends it.
-    #[cold]
-    fn push_widening(&mut self, value: u64, budget: &mut Budget) -> Result<(), ProfileError> {
-        let to_u16 = value <= u64::from(u16::MAX);
-        *self = match std::mem::take(self) {
-            RawFrames::U8(ids) if to_u16 => RawFrames::U16(widened(&ids, budget, 1)?),
-            RawFrames::U8(ids) => RawFrames::U32(widened(&ids, budget, 1)?),
-            RawFrames::U16(ids) => RawFrames::U32(widened(&ids, budget, 1)?),
-            RawFrames::U32(ids) => RawFrames::U32(ids),
-        };
-        match self {
-            RawFrames::U16(ids) => ids.push(value as u16),
-            RawFrames::U32(ids) => ids.push(value as u32),
-            RawFrames::U8(_) => unreachable!("a value that needs widening never fits one byte"),
-        }
-        Ok(())
+        small::push(self, value as u32, budget)
     }
 
     /// Checks every frame against the location ids the file defines,
@@ -636,9 +556,9 @@ impl RawFrames {
                 Order::ById
             };
             let frames = match self {
-                RawFrames::U8(ids) => Frames::Byte(checked(ids, count)?),
-                RawFrames::U16(ids) => Frames::Narrow(checked(ids, count)?),
-                RawFrames::U32(ids) => Frames::Wide(checked(ids, count)?),
+                RawFrames::U8(ids) => Frames::U8(checked(ids, count)?),
+                RawFrames::U16(ids) => Frames::U16(checked(ids, count)?),
+                RawFrames::U32(ids) => Frames::U32(checked(ids, count)?),
             };
             return Ok((frames, order));
         }
@@ -674,13 +594,6 @@ impl RawFrames {
             RawFrames::U32(ids) => renumber.apply_with(&ids, budget, lookup),
         }
     }
-}
-
-#[inline]
-fn push_one<T>(ids: &mut Vec<T>, id: T, budget: &mut Budget) -> Result<(), ProfileError> {
-    budget.reserve(ids, 1)?;
-    ids.push(id);
-    Ok(())
 }
 
 /// The source of the model's location `i`.
@@ -775,11 +688,11 @@ impl Renumber {
         lookup: impl Fn(u64) -> Result<u32, ProfileError>,
     ) -> Result<Frames, ProfileError> {
         if self.count <= usize::from(u8::MAX) {
-            Ok(Frames::Byte(map(ids, budget, &lookup, |s| s as u8)?))
+            Ok(Frames::U8(map(ids, budget, &lookup, |s| s as u8)?))
         } else if self.count <= usize::from(u16::MAX) {
-            Ok(Frames::Narrow(map(ids, budget, &lookup, |s| s as u16)?))
+            Ok(Frames::U16(map(ids, budget, &lookup, |s| s as u16)?))
         } else {
-            Ok(Frames::Wide(map(ids, budget, &lookup, |s| s)?))
+            Ok(Frames::U32(map(ids, budget, &lookup, |s| s)?))
         }
     }
 }
@@ -808,9 +721,9 @@ mod tests {
 
     fn stored(frames: &Frames) -> Vec<u32> {
         match frames {
-            Frames::Byte(ids) => ids.iter().map(|&id| u32::from(id)).collect(),
-            Frames::Narrow(ids) => ids.iter().map(|&id| u32::from(id)).collect(),
-            Frames::Wide(ids) => ids.clone(),
+            Frames::U8(ids) => ids.iter().map(|&id| u32::from(id)).collect(),
+            Frames::U16(ids) => ids.iter().map(|&id| u32::from(id)).collect(),
+            Frames::U32(ids) => ids.clone(),
         }
     }
 
@@ -853,7 +766,7 @@ mod tests {
     fn stacks(store: &FrameStore) -> Vec<Vec<u64>> {
         let ids: Vec<u64> = (0..store.ids.len())
             .map(|index| {
-                let value = store.ids.get(index);
+                let value = u64::from(store.ids.get(index));
                 match &store.tokens {
                     Some(tokens) => tokens.raw[value as usize - 1],
                     None => value,
@@ -1002,7 +915,9 @@ mod tests {
         assert!(matches!(&frames, RawFrames::U16(_)));
         assert!(frames.push(70_000, &mut budget).is_ok());
         assert!(matches!(&frames, RawFrames::U32(_)));
-        let stored: Vec<u64> = (0..frames.len()).map(|i| frames.get(i)).collect();
+        let stored: Vec<u64> = (0..frames.len())
+            .map(|i| u64::from(frames.get(i)))
+            .collect();
         assert_eq!(stored, [5, 200, 300, 70_000]);
     }
 
@@ -1091,7 +1006,7 @@ mod tests {
             let finished = store.finish(&[7, ids[2], 900], &mut budget);
             let finished = finished.unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(stored(&finished.frames), [3, 1, 2, 1], "ids {ids:?}");
-            assert!(matches!(finished.frames, Frames::Byte(_)));
+            assert!(matches!(finished.frames, Frames::U8(_)));
             assert_eq!(finished.order, Order::AsDefined);
         }
     }

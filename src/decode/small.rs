@@ -39,7 +39,7 @@ fn push_one<T>(vec: &mut Vec<T>, value: T, budget: &mut Budget) -> Result<(), Pr
     Ok(())
 }
 
-/// Moves the numbers to the narrowest type that also holds `value`.
+/// Moves the numbers to the narrowest type that also fits `value`.
 #[cold]
 fn widen(numbers: &mut SmallNumbers, value: u32, budget: &mut Budget) -> Result<(), ProfileError> {
     *numbers = match std::mem::take(numbers) {
@@ -53,9 +53,10 @@ fn widen(numbers: &mut SmallNumbers, value: u32, budget: &mut Budget) -> Result<
     Ok(())
 }
 
+/// Copies `old` into a wider vector with room for one more number.
 fn copy_into<T: Copy, U: From<T>>(old: &[T], budget: &mut Budget) -> Result<Vec<U>, ProfileError> {
     let mut wider = Vec::new();
-    budget.reserve(&mut wider, old.len().max(1))?;
+    budget.reserve(&mut wider, old.len() + 1)?;
     wider.extend(old.iter().map(|&value| U::from(value)));
     Ok(wider)
 }
@@ -108,7 +109,7 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_widens_straight_to_four_when_two_do_not_hold_it() {
+    fn push_widens_byte_straight_to_four() {
         let mut budget = Budget::for_limit(1 << 20);
         let mut numbers = SmallNumbers::default();
         push(&mut numbers, 1, &mut budget).expect("room in the budget");
