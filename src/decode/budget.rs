@@ -35,6 +35,17 @@ impl Budget {
         }
     }
 
+    /// Appends `value`, reserving room as [`Budget::reserve`] does when the
+    /// vector is full. The check for room is inline: most pushes need none.
+    #[inline]
+    pub(crate) fn push<T>(&mut self, vec: &mut Vec<T>, value: T) -> Result<(), ProfileError> {
+        if vec.len() == vec.capacity() {
+            self.reserve(vec, 1)?;
+        }
+        vec.push(value);
+        Ok(())
+    }
+
     /// Fails when `bytes` alone would pass the cap. For memory that the
     /// analysis of a profile allocates after reading it.
     pub(crate) fn check_fits(&self, bytes: u64) -> Result<(), ProfileError> {

@@ -599,10 +599,7 @@ fn push_packed_values(
     if let ValueStore::Wide(wide) = values {
         while !packed.is_empty() {
             let value = packed.varint()? as i64;
-            if wide.len() == wide.capacity() {
-                budget.reserve(wide, 1)?;
-            }
-            wide.push(value);
+            budget.push(wide, value)?;
         }
     }
     Ok(())
@@ -628,20 +625,10 @@ fn extend_values(
 fn push_value(values: &mut ValueStore, value: i64, budget: &mut Budget) -> Result<(), FieldError> {
     match values {
         ValueStore::Narrow(narrow) => match i32::try_from(value) {
-            Ok(value) => {
-                if narrow.len() == narrow.capacity() {
-                    budget.reserve(narrow, 1)?;
-                }
-                narrow.push(value);
-            }
+            Ok(value) => budget.push(narrow, value)?,
             Err(_) => widen_values(values, value, budget)?,
         },
-        ValueStore::Wide(wide) => {
-            if wide.len() == wide.capacity() {
-                budget.reserve(wide, 1)?;
-            }
-            wide.push(value);
-        }
+        ValueStore::Wide(wide) => budget.push(wide, value)?,
     }
     Ok(())
 }

@@ -216,14 +216,8 @@ impl FrameStore {
         let end = u32::try_from(self.ids.len())
             .map_err(|_| ProfileError::invalid("more than 2^32 stack frames in all samples"))?;
         let own = end - self.starts.last().copied().unwrap_or(0);
-        if self.starts.len() == self.starts.capacity() {
-            budget.reserve(&mut self.starts, 1)?;
-        }
-        if self.tails.len() == self.tails.capacity() {
-            budget.reserve(&mut self.tails, 1)?;
-        }
-        self.starts.push(end);
-        self.tails.push(self.tail);
+        budget.push(&mut self.starts, end)?;
+        budget.push(&mut self.tails, self.tail)?;
         // Shared frames are frames of the previous stack, which is no longer
         // than 2^32 frames.
         self.last_len = own as usize + self.shared;

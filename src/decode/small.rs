@@ -16,27 +16,18 @@ pub(super) fn push(
     match numbers {
         SmallNumbers::U8(vec) => {
             if let Ok(value) = u8::try_from(value) {
-                return push_one(vec, value, budget);
+                return budget.push(vec, value);
             }
         }
         SmallNumbers::U16(vec) => {
             if let Ok(value) = u16::try_from(value) {
-                return push_one(vec, value, budget);
+                return budget.push(vec, value);
             }
         }
-        SmallNumbers::U32(vec) => return push_one(vec, value, budget),
+        SmallNumbers::U32(vec) => return budget.push(vec, value),
     }
     widen(numbers, value, budget)?;
     push(numbers, value, budget)
-}
-
-#[inline]
-fn push_one<T>(vec: &mut Vec<T>, value: T, budget: &mut Budget) -> Result<(), ProfileError> {
-    if vec.len() == vec.capacity() {
-        budget.reserve(vec, 1)?;
-    }
-    vec.push(value);
-    Ok(())
 }
 
 /// Moves the numbers to the narrowest type that also fits `value`.
