@@ -58,10 +58,9 @@ pub struct Line {
     pub line: i64,
 }
 
-/// A location as the analysis uses it. Its mapping is kept apart (see
-/// [`Profile::location_mapping`]) and its folded flag is read but not kept,
-/// so that each of the hundreds of thousands of locations a profile may
-/// hold takes 16 bytes.
+/// A location as the analysis uses it, in 16 bytes: a profile may have
+/// hundreds of thousands. Its mapping is kept in a column of its own (see
+/// [`Profile::location_mapping`]), and its folded flag is not kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
     pub address: u64,

@@ -1304,9 +1304,9 @@ fn mutated_profiles_never_panic() {
     }
 }
 
-/// Samples that end early, before a large string table, once reserved room
-/// for the samples the rest of the file was forecast to hold and charged it
-/// to the memory budget; a profile the budget allows must still be read.
+/// Samples that end early, before a large string table, leave room reserved
+/// for the samples forecast to follow. That room is given back to the
+/// memory budget, so a profile within its limit is still read.
 #[test]
 fn early_samples_leave_budget_for_tables() {
     let mut profile = small_profile();

@@ -397,22 +397,25 @@ mod tests {
         use std::sync::atomic::AtomicUsize;
         let permits = Permits::new(2);
         let holding = AtomicUsize::new(0);
-        let most = AtomicUsize::new(0);
+        let max_holding = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..6 {
                 scope.spawn(|| {
                     for _ in 0..50 {
                         let _permit = permits.acquire();
                         let now = holding.fetch_add(1, Ordering::SeqCst) + 1;
-                        most.fetch_max(now, Ordering::SeqCst);
+                        max_holding.fetch_max(now, Ordering::SeqCst);
                         std::thread::yield_now();
                         holding.fetch_sub(1, Ordering::SeqCst);
                     }
                 });
             }
         });
-        let most = most.load(Ordering::SeqCst);
-        assert!(most <= 2, "{most} threads held a permit at once");
+        let max_holding = max_holding.load(Ordering::SeqCst);
+        assert!(
+            max_holding <= 2,
+            "{max_holding} threads held a permit at once"
+        );
         assert_eq!(*permits.free.lock().expect("lock"), 2);
     }
 }

@@ -236,10 +236,10 @@ const MAX_PATH_FRAMES: usize = 12;
 /// [`MAX_PATH_FRAMES`] comes from the end at the site.
 const PATH_HEAD_FRAMES: usize = 4;
 
-/// Shortens a call path for the report: a frame repeated in a row, as in
-/// direct recursion, is shown once with its count, and a path still longer
-/// than [`MAX_PATH_FRAMES`] keeps its outer and inner ends around a count of
-/// the frames left out.
+/// Shortens a call path for the report. A frame repeated in a row, as in
+/// direct recursion, is shown once with its count. A path still longer than
+/// [`MAX_PATH_FRAMES`] keeps its two ends around a count of the frames left
+/// out.
 fn fold_path(path: &[String]) -> Vec<String> {
     let mut folded: Vec<(String, usize)> = Vec::new();
     for frame in path {
@@ -248,22 +248,22 @@ fn fold_path(path: &[String]) -> Vec<String> {
             _ => folded.push((frame.clone(), 1)),
         }
     }
-    let mut shown: Vec<String> = folded
+    let mut names: Vec<String> = folded
         .into_iter()
         .map(|(frame, count)| match count {
             1 => frame,
             count => format!("{frame} ×{count}"),
         })
         .collect();
-    if shown.len() > MAX_PATH_FRAMES {
+    if names.len() > MAX_PATH_FRAMES {
         let tail = MAX_PATH_FRAMES - PATH_HEAD_FRAMES;
-        let left_out = shown.len() - MAX_PATH_FRAMES;
-        shown.splice(
-            PATH_HEAD_FRAMES..shown.len() - tail,
+        let left_out = names.len() - MAX_PATH_FRAMES;
+        names.splice(
+            PATH_HEAD_FRAMES..names.len() - tail,
             [format!("… {left_out} frames …")],
         );
     }
-    shown
+    names
 }
 
 /// Abbreviates an axis unit for a column heading.
